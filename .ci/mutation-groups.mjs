@@ -206,7 +206,7 @@ export const GROUPS = {
   // tasks-store-redis.test.ts).
   tasks: {
     mutate: ['src/ports/task-bounds.ts', 'src/ports/task-cursor.ts', 'src/mcp/tasks/memory-task-store.ts'],
-    tests: ['tests/unit/mcp/tasks-store.test.ts'],
+    tests: ['tests/unit/mcp/tasks-store.test.ts', 'tests/unit/mcp/tasks-clock-step.test.ts'],
   },
   // The MCP front's owners index: which entry makes room (the owner holding the most), and the
   // drop at a session's end, called directly; and the one warning when a second caller's sessions

@@ -1,22 +1,14 @@
 /**
- * What every `TaskStore` shares: when a record has expired, and `tasks/list`'s pages and cursors.
+ * What every `TaskStore` shares: `tasks/list`'s pages and cursors. When a record has expired is each
+ * store's own (the memory store counts on the steady clock, the Redis store on the shared wall clock).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { InvalidCursorError, ownedBy, type TaskPage, type TaskRecord } from './task-store.js';
-
-export function expired(record: TaskRecord, now: number): boolean {
-  return now >= record.createdAt + record.ttlMs;
-}
 
 /** A record and its place in its store's one sequence (1, 2, ... in the order created). */
 export interface Placed {
   readonly record: TaskRecord;
   readonly seq: number;
-  /**
-   * When it expires on the clock `listPage` is given, if that is not the wall clock its `createdAt`
-   * is on (the memory store's steady clock). @default its `createdAt + ttlMs`
-   */
-  readonly dueAt?: number;
 }
 
 /** A new key for a store's cursors (32 random bytes): cursors sealed under another key do not open. */
@@ -72,21 +64,21 @@ const listingOf = (owner: string | undefined) => Buffer.from(owner === undefined
  * One page of `tasks/list`, both stores': the live records of `owner` (every owner's without one)
  * among `placed(after)`, the store's records after place `after` in sequence order, from the place
  * the cursor marks (the start without one), and the cursor after the page's last when more follow.
- * `key` is the store's cursor key, asked for only when a cursor is opened or sealed.
+ * `key` is the store's cursor key, asked for only when a cursor is opened or sealed; `expiry`, once
+ * a page, tells which records have expired as of then (on the store's own clock).
  */
-export async function listPage(
+export async function listPage<P extends Placed>(
   options: { readonly owner?: string; readonly cursor?: string; readonly limit: number },
   key: () => Uint8Array | Promise<Uint8Array>,
-  now: () => number,
-  placed: (after: number) => Iterable<Placed> | AsyncIterable<Placed>,
+  expiry: () => (placed: P) => boolean,
+  placed: (after: number) => Iterable<P> | AsyncIterable<P>,
 ): Promise<TaskPage> {
   const { owner, cursor, limit } = options;
   const after = cursor === undefined ? 0 : openCursor(await key(), owner, cursor);
-  const at = now();
-  const page: Placed[] = [];
+  const gone = expiry();
+  const page: P[] = [];
   for await (const next of placed(after)) {
-    if (at >= (next.dueAt ?? next.record.createdAt + next.record.ttlMs) || !ownedBy(next.record, owner))
-      continue;
+    if (gone(next) || !ownedBy(next.record, owner)) continue;
     if (page.length === limit) {
       const last = page.at(-1);
       const tasks = page.map((p) => p.record);

@@ -24,6 +24,14 @@ if key then return key end
 redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]`;
 
+/**
+ * Whether `record` has expired at `now`, on the wall clock every instance shares (its `createdAt`'s):
+ * Redis keeps a record a grace past this, for a read in flight.
+ */
+export function expired(record: TaskRecord, now: number): boolean {
+  return now >= record.createdAt + record.ttlMs;
+}
+
 export function listTasks(
   keys: TaskListKeys,
   options: { owner?: string; cursor?: string; limit: number },
@@ -34,7 +42,11 @@ export function listTasks(
     (read ??= keys.redis
       .eval(CURSOR_KEY, 1, keys.cursorKey, newCursorKey().toString('hex'))
       .then((hex) => Buffer.from(String(hex), 'hex')));
-  return listPage(options, key, keys.now, (after) => placed(keys, after, Math.max(options.limit + 1, 50)));
+  const expiry = () => {
+    const at = keys.now();
+    return (next: Placed) => expired(next.record, at);
+  };
+  return listPage(options, key, expiry, (after) => placed(keys, after, Math.max(options.limit + 1, 50)));
 }
 
 /** The records after place `after`, in sequence order, read `batch` at a time. */

@@ -19,7 +19,6 @@ import {
   TaskLimitError,
   taskBounds,
 } from '../ports/task-bounds.js';
-import { expired } from '../ports/task-cursor.js';
 import {
   applyPatch,
   isTerminal,
@@ -30,7 +29,7 @@ import {
 } from '../ports/task-store.js';
 import { reportError } from '../runtime/backend.js';
 import { connectRedis, quitTimedOut, quitWithin } from './connect.js';
-import { listTasks } from './redis-task-list.js';
+import { expired, listTasks } from './redis-task-list.js';
 
 export interface RedisTaskStoreOptions {
   /** Key prefix shared by every instance of one cluster. @default 'troupe' */

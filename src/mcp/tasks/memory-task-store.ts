@@ -16,7 +16,7 @@ import {
   type TaskLedger,
   taskBounds,
 } from '../../ports/task-bounds.js';
-import { listPage, newCursorKey, type Placed } from '../../ports/task-cursor.js';
+import { listPage, newCursorKey } from '../../ports/task-cursor.js';
 import {
   applyPatch,
   isTerminal,
@@ -113,16 +113,24 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async list(options: { owner?: string; cursor?: string; limit: number }): Promise<TaskPage> {
-    return listPage(
+    return listPage<Entry>(
       options,
       () => this.#cursorKey,
-      this.#steady,
+      () => {
+        const at = this.#steady();
+        return (entry) => this.#expired(entry, at);
+      },
       (after) => this.#after(after),
     );
   }
 
+  /** Whether `entry` has expired at `at`, on the steady clock. */
+  #expired(entry: Entry, at: number): boolean {
+    return at >= entry.dueAt;
+  }
+
   /** The entries after place `after`, in insertion order (the map's). */
-  *#after(after: number): Iterable<Placed> {
+  *#after(after: number): Iterable<Entry> {
     for (const entry of this.#entries.values()) if (entry.seq > after) yield entry;
   }
 
@@ -137,7 +145,7 @@ export class MemoryTaskStore implements TaskStore {
   #dropExpired(): void {
     const now = this.#steady();
     for (const [id, entry] of this.#entries) {
-      if (now >= entry.dueAt) {
+      if (this.#expired(entry, now)) {
         this.#delete(id);
         this.#unreported.push(id);
       }
@@ -156,7 +164,7 @@ export class MemoryTaskStore implements TaskStore {
   #live(taskId: string): Entry | undefined {
     const entry = this.#entries.get(taskId);
     if (entry === undefined) return undefined;
-    if (this.#steady() < entry.dueAt) return entry;
+    if (!this.#expired(entry, this.#steady())) return entry;
     this.#delete(taskId);
     this.#unreported.push(taskId);
     return undefined;

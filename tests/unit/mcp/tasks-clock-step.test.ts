@@ -42,6 +42,16 @@ describe('MemoryTaskStore when the wall clock steps', () => {
     expect(await store.get('t1')).toBeUndefined();
   });
 
+  it('lists for its whole ttl a task created after the date was set back an hour', async () => {
+    steppable();
+    wall.stepMs = -HOUR;
+    const store = new MemoryTaskStore();
+    await store.create(record('t1', Date.now(), { ttlMs: 60_000 }));
+    expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['t1']);
+    expect((await store.get('t1'))?.taskId).toBe('t1');
+    expect(await store.sweep()).toEqual([]);
+  });
+
   it('counts what was left of the ttl when stored: a record created 100 ms ago with 150 ms goes in 50', async () => {
     steppable();
     const store = new MemoryTaskStore();

@@ -49,6 +49,17 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
       expect(await store.update('a', { status: 'completed' })).toBeUndefined();
     });
 
+    it('lists a record until its TTL, then leaves it out, before any read or sweep drops it', async () => {
+      let now = 0;
+      const store = await make({ now: () => now });
+      await store.create(record('a', now, { ttlMs: 1000 }));
+      await store.create(record('b', now, { ttlMs: 2000 }));
+      now = 999;
+      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['a', 'b']);
+      now = 1000;
+      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['b']);
+    });
+
     it('sweep drops expired records and names them', async () => {
       let now = 0;
       const store = await make({ now: () => now });
