@@ -127,8 +127,7 @@ export interface RuntimeOptions extends MachineOptions, GateOptions {
   readonly defaults?: Defaults;
   /**
    * Injected time; XState's `SimulatedClock` works. A cluster `backend` refuses one with `wall()`.
-   * @default `steadyClock`; with a `backend`, `systemClock`
-   */
+   * @default `steadyClock`; with a `backend`, `systemClock` */
   readonly clock?: Clock;
   /** Random numbers in [0, 1) for retry jitter. @default Math.random */
   readonly random?: () => number;
