@@ -260,15 +260,14 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   // With no key, a simulated model id is honoured; any other default is said, not dropped unseen.
   const model = simulated && !SIMULATED_MODELS.some((m) => m.id === asked) ? undefined : asked;
   const ignored = ignoredDefaults(simulated, entries, wanted, asked, from, defaultProvider);
+  // Each adapter by name, looked up as a session is routed (its stated windows) and models are listed.
+  const adapters = new Map<string, Partial<OpenAICompatibleProvider>>(providers.map((p) => [p.name, p]));
   const registry = createModelRegistry(entries, {
     ...(defaultProvider === undefined ? {} : { defaultProvider }),
     ...(model === undefined ? {} : { defaultModel: model }),
-    statedWindow: (name, model) =>
-      (
-        providers.find((p) => p.name === name) as Partial<OpenAICompatibleProvider> | undefined
-      )?.statedWindow?.(model),
+    statedWindow: (name, model) => adapters.get(name)?.statedWindow?.(model),
     fetchModels: async (name, signal) => {
-      const provider: Partial<OpenAICompatibleProvider> | undefined = providers.find((p) => p.name === name);
+      const provider = adapters.get(name);
       if (provider?.listModelInfo !== undefined) return provider.listModelInfo({ signal });
       return provider?.listModels === undefined ? [] : provider.listModels({ signal });
     },
