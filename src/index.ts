@@ -52,7 +52,13 @@ export type {
 } from './providers/port.js';
 export type { Cost, ModelPrice, PriceTable, PriceTier, Rates } from './providers/prices.js';
 export { costOf, GLM_ZAI_PRICES, KIMI_CN_PRICES, KIMI_PRICES, ratesFor } from './providers/prices.js';
-export type { ModelRegistry, ModelSpec, ProviderEntry, RegistryOptions } from './providers/registry.js';
+export type {
+  LearnedWindow,
+  ModelRegistry,
+  ModelSpec,
+  ProviderEntry,
+  RegistryOptions,
+} from './providers/registry.js';
 export { createModelRegistry } from './providers/registry.js';
 export { preloadSdk } from './providers/sdk-clients.js';
 export type { FallbackTarget, RoutedTarget } from './providers/session-request.js';

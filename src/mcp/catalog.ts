@@ -17,6 +17,7 @@ export function catalogFromRegistry(
         models: p.models.map((m) => ({
           id: m.id,
           ...(m.contextWindow === null ? {} : { contextWindow: m.contextWindow }),
+          ...(m.learnedWindow === undefined ? {} : { learnedWindow: m.learnedWindow }),
         })),
       })),
     ...(registry.refresh === undefined

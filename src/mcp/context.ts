@@ -27,7 +27,22 @@ export interface CatalogProvider {
   readonly name: string;
   /** Whether the provider has what it needs (an API key) to take calls. */
   readonly configured: boolean;
-  readonly models: readonly { readonly id: string; readonly contextWindow?: number }[];
+  readonly models: readonly CatalogModel[];
+}
+
+/** One model as `list_models` shows it. */
+export interface CatalogModel {
+  readonly id: string;
+  /** The catalogue's window (or the providers file's, or the vendor's list's), in tokens. */
+  readonly contextWindow?: number;
+  /** A smaller window this process learned from the vendor's overflow refusal: what routing checks calls against. */
+  readonly learnedWindow?: {
+    readonly tokens: number;
+    /** Epoch ms, wall clock. */
+    readonly learnedAt: number;
+    /** The vendor's words that stated it, e.g. "exceeded model token limit: 262144". */
+    readonly stated: string;
+  };
 }
 
 /** The model catalog the MCP front lists; built from the provider registry (see `bootstrap.ts`). */

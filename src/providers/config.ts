@@ -265,7 +265,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const registry = createModelRegistry(entries, {
     ...(defaultProvider === undefined ? {} : { defaultProvider }),
     ...(model === undefined ? {} : { defaultModel: model }),
-    statedWindow: (name, model) => adapters.get(name)?.statedWindow?.(model),
+    learnedWindow: (name, model) => adapters.get(name)?.learnedWindow?.(model),
     fetchModels: async (name, signal) => {
       const provider = adapters.get(name);
       if (provider?.listModelInfo !== undefined) return provider.listModelInfo({ signal });

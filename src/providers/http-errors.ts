@@ -34,8 +34,8 @@ export interface ErrorContext {
   /** The model called, and its context window when known: named in `CONTEXT_TOO_LONG`. */
   readonly model?: string;
   readonly contextWindow?: number;
-  /** Told the window an overflow's message states (`stated-window.ts`); returns whether it is kept. @default none */
-  readonly onStatedWindow?: (tokens: number) => boolean;
+  /** Told the window an overflow's message states, and its words (`stated-window.ts`); returns whether it is kept. @default none */
+  readonly onStatedWindow?: (tokens: number, words: string) => boolean;
   /** For reset times in bodies. @default Date.now */
   readonly now?: () => number;
   /** The host called (its name and port, never a path or query): named when the connection fails. */

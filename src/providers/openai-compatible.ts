@@ -23,7 +23,7 @@ import type {
   ChatResponse,
   FinishReason,
 } from './port.js';
-import type { ModelSpec, VendorModel } from './registry.js';
+import type { LearnedWindow, ModelSpec, VendorModel } from './registry.js';
 import { lazySdkClients } from './sdk-clients.js';
 import { iterateSSE, readSSE } from './sse.js';
 import { statedWindows } from './stated-window.js';
@@ -106,8 +106,9 @@ export interface OpenAICompatibleProvider extends ChatProvider {
   listModels(options: { signal: AbortSignal }): Promise<string[]>;
   /** The same list with what the vendor says of each model (Moonshot: window, thinking, vision). */
   listModelInfo(options: { signal: AbortSignal }): Promise<VendorModel[]>;
-  /** The window the vendor stated for `model` refusing a call for its length, when under the catalogue's. */
+  /** The window the vendor stated for `model` refusing a call for its length, when under the catalogue's; `learnedWindow` adds when, and the vendor's words. */
   statedWindow(model: string): number | undefined;
+  learnedWindow(model: string): LearnedWindow | undefined;
   close(): Promise<void>;
 }
 
@@ -360,6 +361,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     listModels: async (options) => (await listModelInfo(options)).map((m) => m.id),
     listModelInfo,
     statedWindow: stated.get,
+    learnedWindow: stated.learned,
     close: () => transport.release(),
     ...(options.cooldownScope === undefined ? {} : { cooldownScope: options.cooldownScope }),
     ...(quirks.rateLimitBudget === undefined ? {} : { rateLimitCompletion }),

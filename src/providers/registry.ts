@@ -59,6 +59,18 @@ export interface ListedModel {
   readonly capabilities: ModelCapabilities;
   /** Present and `true` for an id only the vendor's `/models` listed (its window and capabilities as the vendor said, if it did). */
   readonly fromVendor?: boolean;
+  /** The window this process learned from the vendor's overflow refusal, under `contextWindow`: routing checks calls against it. */
+  readonly learnedWindow?: LearnedWindow;
+}
+
+/** A window a vendor stated refusing a call for its length, kept by the adapter (`stated-window.ts`). */
+export interface LearnedWindow {
+  /** In tokens. */
+  readonly tokens: number;
+  /** When it was learned, epoch ms (wall clock). */
+  readonly learnedAt: number;
+  /** The vendor's words that stated it, e.g. "exceeded model token limit: 262144". */
+  readonly stated: string;
 }
 
 export interface ListedProvider {
@@ -103,9 +115,10 @@ export interface RegistryOptions {
   ) => Promise<readonly (string | VendorModel)[]>;
   /**
    * The window a provider's vendor stated for a model in an overflow refusal, under the catalogue's
-   * (`OpenAICompatibleProvider.statedWindow`): routing checks calls to the model against it. @default none
+   * (`OpenAICompatibleProvider.learnedWindow`): routing checks calls to the model against it, and
+   * `list()` shows it beside the catalogue's. @default none
    */
-  readonly statedWindow?: (provider: string, model: string) => number | undefined;
+  readonly learnedWindow?: (provider: string, model: string) => LearnedWindow | undefined;
   /** How long fetched ids are reused, in ms. @default 600000 (10 minutes) */
   readonly modelsCacheMs?: number;
   /** What the cache's age is measured on. @default steadyClock.now */
@@ -220,11 +233,18 @@ export function createModelRegistry(
   /** A resolved target with what the catalogue knows of its model: window, default budget, fallbacks. */
   function withSpec(target: Resolved): RoutedTarget {
     const known: RoutedTarget = routed.get(target.provider)?.get(target.model) ?? target;
-    const stated = options.statedWindow?.(target.provider, target.model);
+    const learned = learnedOf(target.provider, target.model);
+    return learned === undefined ? known : { ...known, contextWindow: learned.tokens };
+  }
+
+  /** The window routing takes from the provider for `model` over the catalogue's, if any. */
+  function learnedOf(provider: string, model: string): LearnedWindow | undefined {
+    const learned = options.learnedWindow?.(provider, model);
+    const known = routed.get(provider)?.get(model)?.contextWindow;
     // Only ever smaller: a larger figure from the provider is not taken over the catalogue's.
-    return stated === undefined || stated >= (known.contextWindow ?? Number.POSITIVE_INFINITY)
-      ? known
-      : { ...known, contextWindow: stated };
+    return learned === undefined || learned.tokens >= (known ?? Number.POSITIVE_INFINITY)
+      ? undefined
+      : learned;
   }
 
   function listModel(spec: ModelSpec): ListedModel {
@@ -233,6 +253,12 @@ export function createModelRegistry(
       contextWindow: spec.contextWindow ?? null,
       capabilities: { ...DEFAULT_CAPABILITIES, ...(spec.capabilities ?? {}) },
     };
+  }
+
+  /** `listModel` with the window routing learned for it, beside the catalogue's (or the vendor's). */
+  function listLearned(provider: string, listed: ListedModel): ListedModel {
+    const learned = learnedOf(provider, listed.id);
+    return learned === undefined ? listed : { ...listed, learnedWindow: { ...learned } };
   }
 
   function listEntry(entry: ProviderEntry): ListedProvider {
@@ -246,7 +272,7 @@ export function createModelRegistry(
       configured: entry.configured,
       defaultModel: defaultModelOf(entry) ?? null,
       openModels: isOpen(entry),
-      models: [...entry.models.map(listModel), ...extra],
+      models: [...entry.models.map(listModel), ...extra].map((m) => listLearned(entry.name, m)),
     };
   }
 

@@ -20,7 +20,23 @@ const output = z.object({
     z.object({
       name: z.string(),
       configured: z.boolean(),
-      models: z.array(z.object({ id: z.string(), context_window: z.number().optional() })),
+      models: z.array(
+        z.object({
+          id: z.string(),
+          context_window: z.number().optional().describe("The catalogue's window, in tokens."),
+          learned_window: z
+            .object({
+              tokens: z.number(),
+              learned_at: z.string().describe('When it was learned (ISO 8601, UTC).'),
+              stated: z.string().describe("The vendor's words that stated it."),
+            })
+            .optional()
+            .describe(
+              "A smaller window this server learned from the vendor's refusal of a call for its length: " +
+                'calls to the model are checked against it, not context_window, until the server restarts.',
+            ),
+        }),
+      ),
     }),
   ),
   defaults: z.object({ provider: z.string().optional(), model: z.string().optional() }),
@@ -57,17 +73,22 @@ export const listModelsTool: TroupeTool<typeof input, typeof output> = {
       models: p.models.map((m) => ({
         id: m.id,
         ...(m.contextWindow === undefined ? {} : { context_window: m.contextWindow }),
+        ...(m.learnedWindow === undefined
+          ? {}
+          : {
+              learned_window: {
+                tokens: m.learnedWindow.tokens,
+                learned_at: new Date(m.learnedWindow.learnedAt).toISOString(),
+                stated: m.learnedWindow.stated,
+              },
+            }),
       })),
     }));
     const { defaults, simulated } = mcp.catalog;
     const lines = providers.map(
       (p) =>
         `${p.name} (${p.configured ? 'configured' : 'not configured'}): ${
-          p.models.length === 0
-            ? 'no models listed'
-            : p.models
-                .map((m) => (m.context_window ? `${m.id} [${m.context_window} tokens]` : m.id))
-                .join(', ')
+          p.models.length === 0 ? 'no models listed' : p.models.map(modelLine).join(', ')
         }`,
     );
     const header = simulated ? 'No provider key is set: the simulated provider answers every call.\n' : '';
@@ -78,3 +99,20 @@ export const listModelsTool: TroupeTool<typeof input, typeof output> = {
     };
   },
 };
+
+/** One model in the text: its id, the catalogue's window, and a learned one routing uses instead. */
+function modelLine(m: {
+  readonly id: string;
+  readonly context_window?: number;
+  readonly learned_window?: { readonly tokens: number; readonly learned_at: string; readonly stated: string };
+}): string {
+  const windows = [
+    ...(m.context_window ? [`${m.context_window} tokens`] : []),
+    ...(m.learned_window === undefined
+      ? []
+      : [
+          `learned ${m.learned_window.tokens} at ${m.learned_window.learned_at} from the vendor's refusal "${m.learned_window.stated}", checked instead`,
+        ]),
+  ];
+  return windows.length === 0 ? m.id : `${m.id} [${windows.join('; ')}]`;
+}

@@ -7,6 +7,9 @@
  * Over real HTTP against the local server in GLM and Kimi modes, loaded from the environment.
  */
 import { describe, expect, it } from 'vitest';
+import { catalogFromRegistry } from '../../../src/mcp/catalog.js';
+import type { McpContext } from '../../../src/mcp/context.js';
+import { listModelsTool } from '../../../src/mcp/tools/list-models.js';
 import type { OpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
 import type { ChatMessage } from '../../../src/providers/port.js';
 import { chatBodies, run, useVendorRigs, type VendorRig } from '../../support/vendor-rig.js';
@@ -22,6 +25,14 @@ const OVER_256K = 'x'.repeat(1_100_000);
 const statedOf = (r: VendorRig, model: string) =>
   (r.loaded.providers[0] as OpenAICompatibleProvider).statedWindow(model);
 
+/** What `list_models` shows of `model`, over the registry the load built (as `troupe serve` lists it). */
+async function listedOf(r: VendorRig, model: string) {
+  const mcp = { catalog: catalogFromRegistry(r.loaded.registry) } as unknown as McpContext;
+  const listed = await listModelsTool.run({}, mcp, { signal: new AbortController().signal });
+  const { providers } = listed.structured as unknown as { providers: { models: { id: string }[] }[] };
+  return { text: listed.text, model: providers.flatMap((p) => p.models).find((m) => m.id === model) };
+}
+
 async function refused(r: VendorRig, provider: 'glm' | 'kimi', model: string, directive: string) {
   const result = await run(r, { provider, model, messages: [user(`vendor-error:${directive}`)] });
   expect(result.ok).toBe(false);
@@ -33,10 +44,32 @@ async function refused(r: VendorRig, provider: 'glm' | 'kimi', model: string, di
 describe('glm: the window its 1210 states', () => {
   it('is named, and the next call over it is refused before it is sent, or starts on a fallback', async () => {
     const r = await rig('glm');
+    expect((await listedOf(r, 'glm-4.6')).model).toEqual({ id: 'glm-4.6', context_window: 204_800 });
+    const before = Date.now();
     expect(await refused(r, 'glm', 'glm-4.6', 'glm.overflow')).toMatch(
       /exceed its context window of 202750 tokens \(`glm-4\.6`\), the figure the vendor states; troupe had 204800, and checks later calls to `glm-4\.6` against it: shorten/,
     );
     expect(statedOf(r, 'glm-4.6')).toBe(202_750);
+    // `list_models` shows it, marked learned, beside the catalogue's figure.
+    const listed = await listedOf(r, 'glm-4.6');
+    expect(listed.model).toEqual({
+      id: 'glm-4.6',
+      context_window: 204_800,
+      learned_window: {
+        tokens: 202_750,
+        learned_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        stated: 'maximum context length 202750',
+      },
+    });
+    const at = Date.parse(
+      (listed.model as unknown as { learned_window: { learned_at: string } }).learned_window.learned_at,
+    );
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(Date.now());
+    expect(listed.text).toMatch(
+      /glm-4\.6 \[204800 tokens; learned 202750 at \S+ from the vendor's refusal "maximum context length 202750", checked instead\]/,
+    );
+    expect((await listedOf(r, 'glm-4.7-flashx')).model).not.toHaveProperty('learned_window');
     await expect(
       run(r, { provider: 'glm', model: 'glm-4.6', messages: [user(BETWEEN)] }),
     ).rejects.toMatchObject({

@@ -43,3 +43,49 @@ describe('list_models refresh', () => {
     expect(outcome.text).not.toContain('openai: could not refresh');
   });
 });
+
+describe('list_models: a learned window', () => {
+  it('is shown beside the catalogue’s, marked learned, with when and the vendor’s words', async () => {
+    const learnedAt = Date.UTC(2026, 11, 8, 0, 41, 7);
+    const registry = createModelRegistry(
+      [
+        {
+          name: 'glm',
+          configured: true,
+          models: [
+            { id: 'glm-4.6', contextWindow: 204_800 },
+            { id: 'glm-5', contextWindow: 202_752 },
+            { id: 'bare' },
+          ],
+        },
+      ],
+      {
+        learnedWindow: (_provider, model) =>
+          model === 'glm-4.6'
+            ? { tokens: 202_750, learnedAt, stated: 'maximum context length 202750' }
+            : undefined,
+      },
+    );
+    const mcp = { catalog: catalogFromRegistry(registry) } as unknown as McpContext;
+    const outcome = await listModelsTool.run({}, mcp, { signal: new AbortController().signal });
+    const models = (outcome.structured as unknown as { providers: { models: unknown[] }[] }).providers[0]
+      ?.models;
+    expect(models).toEqual([
+      {
+        id: 'glm-4.6',
+        context_window: 204_800,
+        learned_window: {
+          tokens: 202_750,
+          learned_at: '2026-12-08T00:41:07.000Z',
+          stated: 'maximum context length 202750',
+        },
+      },
+      { id: 'glm-5', context_window: 202_752 },
+      { id: 'bare' },
+    ]);
+    expect(listModelsTool.output.safeParse(outcome.structured).success).toBe(true);
+    expect(outcome.text).toContain(
+      `glm (configured): glm-4.6 [204800 tokens; learned 202750 at 2026-12-08T00:41:07.000Z from the vendor's refusal "maximum context length 202750", checked instead], glm-5 [202752 tokens], bare\n`,
+    );
+  });
+});

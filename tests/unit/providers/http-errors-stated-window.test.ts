@@ -20,6 +20,7 @@ import { MAX_LISTED_WINDOW } from '../../../src/providers/vendor-models.js';
 const GLM_47 =
   "API 调用参数有误，请检查文档。Request 182387 input tokens exceeds the model's maximum context length 202750";
 const KIMI = 'Invalid request: Your request exceeded model token limit: 262144 (requested: 269030)';
+const WORDS = 'maximum context length 202750';
 
 describe('statedWindow: the figure in the vendor’s own words', () => {
   it('reads GLM’s 1210, Moonshot’s current and older wordings, and the API reference’s', () => {
@@ -97,7 +98,7 @@ describe('overflowAdvice: the window named, the vendor’s figure first', () => 
     ).toBe(
       `. The prompt plus the completion budget exceed its context window of 202750 tokens (\`glm-4.6\`), the figure the vendor states; troupe had 204800, and checks later calls to \`glm-4.6\` against it${tail}`,
     );
-    expect(kept).toHaveBeenCalledExactlyOnceWith(202750);
+    expect(kept).toHaveBeenCalledExactlyOnceWith(202750, 'maximum context length 202750');
     const refused = vi.fn(() => false);
     expect(
       overflowAdvice(
@@ -124,36 +125,36 @@ describe('statedWindows: what one adapter learns', () => {
     expect(windows.get('glm-4.6')).toBeUndefined();
     expect(windows.windowOf('glm-4.6')).toBe(204_800);
     expect(windows.specOf('glm-4.6')).toBe(models[0]);
-    expect(windows.learn('glm-4.6', 202_750)).toBe(true);
+    expect(windows.learn('glm-4.6', 202_750, WORDS)).toBe(true);
     expect(windows.get('glm-4.6')).toBe(202_750);
     expect(windows.windowOf('glm-4.6')).toBe(202_750);
     expect(windows.specOf('glm-4.6')).toEqual({ ...models[0], contextWindow: 202_750 });
     expect(models[0]?.contextWindow).toBe(204_800);
     const context = windows.errorContext('glm-4.6');
     expect(context).toMatchObject({ model: 'glm-4.6', contextWindow: 202_750 });
-    expect(context.onStatedWindow?.(150_000)).toBe(true);
+    expect(context.onStatedWindow?.(150_000, WORDS)).toBe(true);
     expect(windows.get('glm-4.6')).toBe(150_000);
   });
 
   it('never widens a window, nor narrows it under half', () => {
     const windows = statedWindows(models);
-    expect(windows.learn('glm-4.6', 204_800)).toBe(false);
-    expect(windows.learn('glm-4.6', 1_048_576)).toBe(false);
-    expect(windows.learn('glm-4.6', 102_399)).toBe(false);
+    expect(windows.learn('glm-4.6', 204_800, WORDS)).toBe(false);
+    expect(windows.learn('glm-4.6', 1_048_576, WORDS)).toBe(false);
+    expect(windows.learn('glm-4.6', 102_399, WORDS)).toBe(false);
     expect(windows.get('glm-4.6')).toBeUndefined();
-    expect(windows.learn('glm-4.6', 102_400)).toBe(true);
+    expect(windows.learn('glm-4.6', 102_400, WORDS)).toBe(true);
     // Half of what is known now, the stated window: a later figure is judged against it.
-    expect(windows.learn('glm-4.6', 150_000)).toBe(false);
-    expect(windows.learn('glm-4.6', 51_199)).toBe(false);
-    expect(windows.learn('glm-4.6', 51_200)).toBe(true);
+    expect(windows.learn('glm-4.6', 150_000, WORDS)).toBe(false);
+    expect(windows.learn('glm-4.6', 51_199, WORDS)).toBe(false);
+    expect(windows.learn('glm-4.6', 51_200, WORDS)).toBe(true);
     expect(windows.windowOf('glm-4.6')).toBe(51_200);
   });
 
   it('gives a model without a window the one stated, but no catalogue entry', () => {
     const windows = statedWindows(models);
-    expect(windows.learn('glm-unsized', 8192)).toBe(true);
+    expect(windows.learn('glm-unsized', 8192, WORDS)).toBe(true);
     expect(windows.specOf('glm-unsized')).toEqual({ ...models[1], contextWindow: 8192 });
-    expect(windows.learn('glm-9-unlisted', 300_000)).toBe(true);
+    expect(windows.learn('glm-9-unlisted', 300_000, WORDS)).toBe(true);
     expect(windows.windowOf('glm-9-unlisted')).toBe(300_000);
     // An unlisted model stays unlisted for the request rules: only its window is known.
     expect(windows.specOf('glm-9-unlisted')).toBeUndefined();
@@ -167,17 +168,61 @@ describe('statedWindows: what one adapter learns', () => {
     expect(windows.errorContext(undefined)).toEqual({});
   });
 
+  it('keeps when each window was learned, on the clock given, and the vendor’s words that stated it', () => {
+    let at = 1_000;
+    const windows = statedWindows(models, () => at);
+    expect(windows.learned('glm-4.6')).toBeUndefined();
+    expect(windows.learn('glm-4.6', 202_750, WORDS)).toBe(true);
+    expect(windows.learned('glm-4.6')).toEqual({ tokens: 202_750, learnedAt: 1_000, stated: WORDS });
+    at = 2_000;
+    // A figure not kept leaves the record as it was.
+    expect(windows.learn('glm-4.6', 202_750, 'max length: 202750')).toBe(false);
+    expect(windows.learned('glm-4.6')).toEqual({ tokens: 202_750, learnedAt: 1_000, stated: WORDS });
+    expect(windows.errorContext('glm-4.6').onStatedWindow?.(150_000, 'max length: 150000')).toBe(true);
+    expect(windows.learned('glm-4.6')).toEqual({
+      tokens: 150_000,
+      learnedAt: 2_000,
+      stated: 'max length: 150000',
+    });
+    expect(windows.learned('glm-unsized')).toBeUndefined();
+    // The wall clock by default: a date shown to users.
+    const before = Date.now();
+    const walled = statedWindows(models);
+    walled.learn('glm-4.6', 202_750, WORDS);
+    const learnedAt = walled.learned('glm-4.6')?.learnedAt ?? 0;
+    expect(learnedAt).toBeGreaterThanOrEqual(before);
+    expect(learnedAt).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('tells the adapter the vendor’s own words with the figure, nothing of the rest of the message', () => {
+    const words: string[] = [];
+    const tell = (_tokens: number, said: string) => words.push(said) > 0;
+    overflowAdvice({ model: 'a', onStatedWindow: tell }, `: ${KIMI}`);
+    overflowAdvice({ model: 'a', onStatedWindow: tell }, `: ${GLM_47}`);
+    overflowAdvice(
+      { model: 'a', onStatedWindow: tell },
+      ': EXCEEDS THE MAXIMUM CONTEXT LENGTH IS 202750 (x)',
+    );
+    overflowAdvice({ model: 'a', onStatedWindow: tell }, ': model max length exceeded, max length:8192');
+    expect(words).toEqual([
+      'exceeded model token limit: 262144',
+      'maximum context length 202750',
+      'MAXIMUM CONTEXT LENGTH IS 202750',
+      'max length:8192',
+    ]);
+  });
+
   it('keeps at most MAX_STATED_MODELS models, dropping the one learned longest ago', () => {
     const windows = statedWindows([]);
-    for (let i = 0; i < MAX_STATED_MODELS; i++) expect(windows.learn(`m${i}`, 100_000)).toBe(true);
+    for (let i = 0; i < MAX_STATED_MODELS; i++) expect(windows.learn(`m${i}`, 100_000, WORDS)).toBe(true);
     // Learned again, `m0` is the newest: `m1` goes first.
-    expect(windows.learn('m0', 90_000)).toBe(true);
-    expect(windows.learn('m-new', 100_000)).toBe(true);
+    expect(windows.learn('m0', 90_000, WORDS)).toBe(true);
+    expect(windows.learn('m-new', 100_000, WORDS)).toBe(true);
     expect(windows.get('m1')).toBeUndefined();
     expect(windows.get('m0')).toBe(90_000);
     expect(windows.get('m2')).toBe(100_000);
     expect(windows.get('m-new')).toBe(100_000);
-    expect(windows.learn('m-newer', 100_000)).toBe(true);
+    expect(windows.learn('m-newer', 100_000, WORDS)).toBe(true);
     expect(windows.get('m2')).toBeUndefined();
     expect(windows.get('m3')).toBe(100_000);
   });
@@ -200,7 +245,7 @@ describe('toProviderError: an overflow’s figure reaches the adapter', () => {
     expect(error.message).toMatch(
       /202750 tokens \(`glm-4\.6`\), the figure the vendor states; troupe had 204800, and checks later/,
     );
-    expect(told).toHaveBeenCalledExactlyOnceWith(202750);
+    expect(told).toHaveBeenCalledExactlyOnceWith(202750, 'maximum context length 202750');
     const inStream = new APIError(
       undefined,
       { message: KIMI, type: 'invalid_request_error' },
@@ -214,7 +259,7 @@ describe('toProviderError: an overflow’s figure reaches the adapter', () => {
       onStatedWindow: told,
     });
     expect(streamed.code).toBe('CONTEXT_TOO_LONG');
-    expect(told).toHaveBeenLastCalledWith(262144);
+    expect(told).toHaveBeenLastCalledWith(262144, 'exceeded model token limit: 262144');
   });
 
   it('not from another error that quotes a figure, nor from a code read as another', () => {

@@ -81,8 +81,10 @@ describe('model registry', () => {
         { name: 'open', configured: true, models: [] },
       ],
       {
-        statedWindow: (provider, model) =>
-          stated[`${provider}/${model}`] ?? (model === 'wide' ? 1000 : undefined),
+        learnedWindow: (provider, model) => {
+          const tokens = stated[`${provider}/${model}`] ?? (model === 'wide' ? 1000 : undefined);
+          return tokens === undefined ? undefined : { tokens, learnedAt: 0, stated: `max length: ${tokens}` };
+        },
       },
     );
     expect(told.router({ messages: [], model: 'kimi-k2.6' })).toEqual({
@@ -103,8 +105,53 @@ describe('model registry', () => {
     });
     stated['kimi/kimi-k2.6'] = 300_000;
     expect(told.router({ messages: [], model: 'kimi-k2.6' })?.contextWindow).toBe(262_144);
-    // The catalogue itself, and what `list_models` shows, are unchanged.
+    // The catalogue itself is unchanged.
     expect(told.lookup('kimi', 'kimi-k2.6')?.contextWindow).toBe(262_144);
+  });
+
+  it('lists the window routing learned beside the catalogue’s, for a listed model it lowers only', async () => {
+    const learned = new Map([
+      ['kimi/kimi-k2.6', { tokens: 200_000, learnedAt: 1_765_000_000_000, stated: 'max length: 200000' }],
+      ['kimi/wide', { tokens: 1000, learnedAt: 1, stated: 'max length: 1000' }],
+      ['kimi/fresh', { tokens: 65_536, learnedAt: 2, stated: 'max length: 65536' }],
+      ['kimi/unlisted', { tokens: 8192, learnedAt: 3, stated: 'max length: 8192' }],
+    ]);
+    const registry = createModelRegistry(
+      [
+        {
+          name: 'kimi',
+          configured: true,
+          models: [
+            { id: 'kimi-k2.6', contextWindow: 262_144 },
+            { id: 'wide', contextWindow: 1000 },
+            { id: 'plain', contextWindow: 8192 },
+          ],
+        },
+      ],
+      {
+        learnedWindow: (provider, model) => learned.get(`${provider}/${model}`),
+        fetchModels: async () => [{ id: 'fresh', contextWindow: 131_072 }],
+      },
+    );
+    const models = () => registry.list()[0]?.models ?? [];
+    expect(models()[0]).toEqual({
+      id: 'kimi-k2.6',
+      contextWindow: 262_144,
+      capabilities: expect.any(Object),
+      learnedWindow: { tokens: 200_000, learnedAt: 1_765_000_000_000, stated: 'max length: 200000' },
+    });
+    // One at the catalogue's window is not what routing uses; nor is anything for a model not learned.
+    expect(models()[1]).not.toHaveProperty('learnedWindow');
+    expect(models()[2]).not.toHaveProperty('learnedWindow');
+    // A model only the vendor's list names: the catalogue has no window, so routing takes the learned one.
+    await registry.refresh?.('kimi', { signal: new AbortController().signal });
+    // An id learned but listed nowhere is not added: a model id is a caller's content (security.md).
+    expect(models().map((m) => m.id)).toEqual(['kimi-k2.6', 'wide', 'plain', 'fresh']);
+    expect(models()[3]).toMatchObject({ id: 'fresh', contextWindow: 131_072, fromVendor: true });
+    expect(models()[3]?.learnedWindow).toEqual({ tokens: 65_536, learnedAt: 2, stated: 'max length: 65536' });
+    // The listing is a copy: a client's change to it reaches neither the adapter's record nor routing.
+    (models()[0]?.learnedWindow as { tokens: number }).tokens = 1;
+    expect(learned.get('kimi/kimi-k2.6')?.tokens).toBe(200_000);
   });
 
   it('refuses unknown models, unknown providers and unconfigured providers with their codes', () => {
