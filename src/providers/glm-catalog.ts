@@ -41,7 +41,9 @@ const hybridVision = { thinking: true, vision: true } as const;
  * docs.bigmodel.cn model pages and the thinking-mode page, which lists GLM-5.2, GLM-5.1, GLM-5 and
  * the GLM-4.7 series as thinking by default and switched off with `thinking: disabled` (hybrid).
  * An entry without a window would be one whose window no vendor page read states (none since
- * glm-4.7-flash's, the GLM-4.7 page's third tab, was read on 2026-12-07). The list informs; any
+ * glm-4.7-flash's, the GLM-4.7 page's third tab, was read on 2026-12-07), though glm-4-air-250414's,
+ * glm-4-flash's and glm-4-flashx's 128K are unverified ([Z8]: their tabs could not be read; kept, as
+ * GLM-4-Plus's, the one tab read). The list informs; any
  * other id goes to the vendor, which answers code 1211 for a model it does not have. The first entry
  * is the provider's default model (glm-5.1, unchanged when glm-5.2 was added).
  */
