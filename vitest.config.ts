@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 import { fileWatchdog } from './tests/support/file-watchdog.js';
+import { expectPoll } from './tests/support/poll-defaults.js';
 import { unitFiles } from './tests/support/shared-workers.js';
 
 const cores = availableParallelism();
@@ -20,6 +21,8 @@ export default defineConfig({
     setupFiles: ['tests/support/temp-dir-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // `expect.poll` without a timeout of its own waits up to 10 s, not vitest's 1 s (see the module).
+    expect: { poll: expectPoll },
     pool: 'forks',
     // Vitest's own default (one fewer than the cores) runs one file at a time on a 2-core machine;
     // two at a time there halved the suite (about 290 s against 510 s, 2026-12-02). Most files

@@ -4,6 +4,7 @@
  */
 import { configDefaults, defineConfig } from 'vitest/config';
 import { currentGroup } from './.ci/mutation-groups.mjs';
+import { expectPoll } from './tests/support/poll-defaults.js';
 
 export default defineConfig({
   test: {
@@ -18,6 +19,7 @@ export default defineConfig({
             'tests/unit/core/statechart/**',
           ],
     testTimeout: 30_000,
+    expect: { poll: expectPoll },
     reporters: ['default'],
   },
 });

@@ -7,7 +7,7 @@
  */
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/server';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { registerTools, type ToolSession, withSession } from '../../../src/mcp/index.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from '../../../src/providers/simulated.js';
@@ -185,7 +185,7 @@ describe('session.submit', () => {
       },
       { latencyMs: 2_000, timeoutMs: 150 },
     );
-    await vi.waitFor(() => expect(ends).toHaveLength(2));
+    await expect.poll(() => ends).toHaveLength(2);
     expect(ends.map((end) => end.metadata.state)).toEqual(['cancelled', 'cancelled']);
   });
 

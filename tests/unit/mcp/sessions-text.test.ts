@@ -3,7 +3,7 @@
  * give their model a result's text, not its `structuredContent`, and a model that cannot see an id
  * cannot cancel or read that session. Until 2026-12-07 the text said only "Recent: 3 session(s)."
  */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMcpContext } from '../../../src/mcp/context.js';
 import { sessionsTool } from '../../../src/mcp/tools/sessions.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
@@ -23,9 +23,7 @@ describe('sessions: its text', () => {
       const slow = { messages: [{ role: 'user' as const, content: 'q' }], extra: { simulate: 'hang' } };
       const running = runtime.submit(slow, { label: 'chat' });
       const queued = runtime.submit(slow, { label: 'consensus' });
-      await vi.waitFor(() =>
-        expect(mcp.live.list(() => true).map((s) => s.state)).toEqual(['running', 'queued']),
-      );
+      await expect.poll(() => mcp.live.list(() => true).map((s) => s.state)).toEqual(['running', 'queued']);
       const outcome = await sessionsTool.run({}, mcp, { signal: new AbortController().signal });
       const lines = outcome.text.split('\n');
       const lineOf = (id: string) => lines.find((line) => line.includes(id));

@@ -4,7 +4,7 @@
  * provider and its model or to neither, a cooldown holds every start and lets one probe go, a
  * call's outcome reconciles its tokens and frees its slot.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROBE_ACCEPTED_MS, providerStep } from '../../../machines/provider.js';
 import { charge, remaining } from '../../../src/core/rate-window.js';
 import {
@@ -612,7 +612,7 @@ describe('Limiter.settleWhileAway', () => {
       clock.advance(1);
       expect(clock.runDue()).toBe(1);
     }
-    await vi.waitFor(() => expect(settled).toBe(true));
+    await expect.poll(() => settled).toBe(true);
     expect(held.budgetsNow(['p'], 0).p?.remaining.maxConcurrent).toBe(1);
   });
 
