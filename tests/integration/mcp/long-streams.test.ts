@@ -6,6 +6,7 @@
  * and the errors a broken stream ends in (docs/mcp.md, "Progress, cancellation, errors").
  */
 import type { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { McpServer, Transport } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenAIServer } from '../../../src/testing/openai-server.js';
 import { v1 } from '../../support/tasks-v1.js';
@@ -16,13 +17,40 @@ import { openSession, post } from './raw-legacy.js';
 // Well above the 25 ms between chunks: 600 ms was crossed by a busy machine's pauses in a healthy stream.
 const IDLE_MS = 2000;
 
+interface Sent {
+  readonly at: number;
+  readonly progress: number;
+  readonly message: string;
+}
+
+/**
+ * Every progress notification the servers send, timed as they hand it to their transport: in the
+ * same synchronous call as the progress reporter's own clock read that spaced it, so a late
+ * delivery to the client moves none of these times (measured on arrival, one did).
+ */
+const sent: Sent[] = [];
+function timeProgress(mcpServer: McpServer): void {
+  const connect = mcpServer.connect.bind(mcpServer);
+  mcpServer.connect = (transport: Transport) => {
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      if ('method' in message && message.method === 'notifications/progress') {
+        const params = message.params as { progress: number; message?: string };
+        sent.push({ at: performance.now(), progress: params.progress, message: params.message ?? '' });
+      }
+      return send(message, options);
+    };
+    return connect(transport);
+  };
+}
+
 let local: LocalStreams;
 let server: OpenAIServer;
 let h: Harness;
 beforeAll(async () => {
   local = await startLocalStreams({
     runtime: { defaults: { idleTimeoutMs: IDLE_MS } },
-    http: { disconnectGraceMs: 0 },
+    http: { disconnectGraceMs: 0, setup: timeProgress },
     // A heartbeat a second, so one sent after the result would come while the test waits.
     context: { progressIntervalMs: 1000 },
   });
@@ -60,6 +88,7 @@ describe.each(['legacy', 'modern'] as const)('progress of a long stream (%s era)
   it('counts up, at most one a second for characters alone, and none after the result', async () => {
     const { client, stray, errors } = await watchedClient(era);
     const seen: Seen[] = [];
+    sent.length = 0;
     const started = Date.now();
     const result = await client.callTool(chat(`fault:ok:chunk-ms=25:tag=progress-${era}`), {
       onprogress: (p) => seen.push({ at: Date.now(), progress: p.progress, message: p.message ?? '' }),
@@ -78,10 +107,15 @@ describe.each(['legacy', 'modern'] as const)('progress of a long stream (%s era)
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
     expect(counts.at(-1)).toBeGreaterThan(0);
     expect(counts.at(-1)).toBeLessThanOrEqual(ANSWER.length);
-    // Rate: one on the start, then streamed characters (or the heartbeat) at most once a second.
-    const counting = seen.filter((s, i) => i > 0 && chars(s.message) > chars((seen[i - 1] as Seen).message));
-    for (const [i, s] of counting.entries()) {
-      if (i > 0) expect(s.at - (counting[i - 1] as Seen).at).toBeGreaterThanOrEqual(900);
+    // Rate: one on the start, then streamed characters (or the heartbeat) at most once a second,
+    // on the server's side: a count goes out 1000 ms after the notification before it, a heartbeat
+    // 995 ms (both on the reporter's whole-millisecond clock; 990 leaves its rounding and the
+    // microseconds between its read and the transport's). The client saw what was sent, in order.
+    expect(seen.map((s) => [s.progress, s.message])).toEqual(sent.map((s) => [s.progress, s.message]));
+    for (const [i, s] of sent.entries()) {
+      const before = sent[i - 1];
+      if (before !== undefined && chars(s.message) > chars(before.message))
+        expect(s.at - before.at).toBeGreaterThanOrEqual(990);
     }
     expect(seen.length).toBeLessThanOrEqual(2 + Math.ceil((answeredAt - started) / 1000));
     // None after the result: one would reach no handler, and the SDK says so on `onerror`.
