@@ -80,8 +80,11 @@ it('past the unsent bytes bound, holds the newer answer rather than cut the olde
   const h = await start({ stalledResponseMs: 60_000, maxUnsentBytes: 20 * 1024 * 1024 });
   const sid = await openSession(h);
   const first = await unreadReview(h, sid, 2);
-  await new Promise((r) => setTimeout(r, 1500));
+  // The older answer is written and waits unsent before the newer comes (a fixed 1.5 s until 2026-12-08).
+  await expect.poll(() => h.app.unsentBytes).toBeGreaterThan(0);
   const second = await unreadReview(h, sid, 3);
+  await expect.poll(() => h.app.heldBytes).toBeGreaterThan(0);
+  // Past two checks (one a second): a version that cut the older at its next check has cut it by now.
   await new Promise((r) => setTimeout(r, 2500));
   const older = await first.drain(8000, CONTENT + 1);
   const newer = await second.drain(8000, CONTENT + 1);
@@ -105,10 +108,13 @@ it('past the unsent bytes bound, cuts off the response of the caller holding the
     stalledResponseMs: 60_000,
     maxUnsentBytes: 14 * MiB,
   });
+  const served = serverSockets(h);
   const alice = await unreadReview(h, await openSession(h, 'alice-token-1'), 2, 'alice-token-1', CONTENT);
-  await new Promise((r) => setTimeout(r, 1500));
+  // Her answer is written and waits unsent before Bob's comes; then hers is cut off for his (both
+  // fixed waits, 1.5 s and 2.5 s, until 2026-12-08; reading Bob's before the cut would make room).
+  await expect.poll(() => h.app.unsentBytes).toBeGreaterThan(0);
   const bob = await unreadReview(h, await openSession(h, 'bob-token-22'), 2, 'bob-token-22', 7 * MiB);
-  await new Promise((r) => setTimeout(r, 2500));
+  await closedWithin(served.of(alice.socket), 20_000);
   const [bobs, alices] = await Promise.all([bob.drain(8000, 7 * MiB + 1), alice.drain()]);
   expect(bobs.bytes).toBeGreaterThan(7 * MiB);
   expect(alices).toMatchObject({ closed: true });
