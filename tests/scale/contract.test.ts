@@ -348,8 +348,8 @@ describe.concurrent.each(backends)('runtime contract (%s backend)', (name, make)
     const result = await runtime.submit(ask('slow wait:5000'), { timeoutMs: 300 }).result;
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error).toMatchObject({ code: 'TIMED_OUT', timeout: 'run' });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(provider.inFlight).toBe(0);
+    // Aborted: well before its own 5 s (a fixed 50 ms until 2026-12-08).
+    await expect.poll(() => provider.inFlight, { timeout: 2_000 }).toBe(0);
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
@@ -362,17 +362,15 @@ describe.concurrent.each(backends)('runtime contract (%s backend)', (name, make)
     });
     const runningHandle = runtime.submit(ask('run wait:5000'));
     const queuedHandle = runtime.submit(ask('queued'));
-    await new Promise((r) => setTimeout(r, 200));
-    expect(runtime.status().running).toBe(1);
-    expect(runtime.status().queued).toBe(1);
+    await expect.poll(() => [runtime.status().running, runtime.status().queued]).toEqual([1, 1]);
     expect(runtime.cancel(queuedHandle.id, 'no longer needed')).toBe(true);
     expect(runtime.cancel(runningHandle.id, 'stop')).toBe(true);
     const [queued, running] = await Promise.all([queuedHandle.result, runningHandle.result]);
     expect(queued.ok || queued.error.code).toBe('CANCELLED');
     expect(running.ok || running.error.code).toBe('CANCELLED');
     expect(queued.metadata.attempts).toBe(0);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(provider.inFlight).toBe(0);
+    // Aborted: well before its own 5 s (a fixed 50 ms until 2026-12-08).
+    await expect.poll(() => provider.inFlight, { timeout: 2_000 }).toBe(0);
     expect(provider.order).toEqual(['run wait:5000']);
     await runtime.shutdown({ deadlineMs: 1000 });
   });
@@ -386,7 +384,7 @@ describe.concurrent.each(backends)('runtime contract (%s backend)', (name, make)
       limits: { perProvider: { p: 1 }, maxQueued: 1 },
     });
     const running = runtime.submit(ask('run wait:400'));
-    await new Promise((r) => setTimeout(r, 200));
+    await expect.poll(() => runtime.status().running).toBe(1);
     const queued = runtime.submit(ask('queued'));
     expect(() => runtime.submit(ask('one too many'))).toThrow(/QUEUE_FULL|Expected room in the queue/);
     expect(runtime.metrics().rejected).toMatchObject({ QUEUE_FULL: 1 });
