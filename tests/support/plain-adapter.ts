@@ -29,6 +29,10 @@ export type PlantedBug =
   | 'shared-request-state'
   /** HTTP errors thrown as a plain `Error` (a 429 loses its code and its retry). */
   | 'plain-error'
+  /** A 409 (a lock timeout, the server's) mapped as a bad request, with every 4xx: never retried. */
+  | 'conflict-as-bad-request'
+  /** A 413 (a body too large for the server or a proxy) read as the model's window overflowing. */
+  | 'too-large-as-overflow'
   /** Rejects at once on abort, but the request is never cancelled. */
   | 'rejects-without-cancelling'
   /** An aborted call resolves as an empty success. */
@@ -250,6 +254,9 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
       detail = detail.slice(0, detail.indexOf(apiKey) + apiKey.length - 3);
     else if (bug !== 'server-text-in-error') detail = detail.split(apiKey).join('[redacted]');
     const status = response.status;
+    // 408 and 409 are the server's (a timeout, a lock timeout), retried as 5xx (docs/providers.md).
+    const serverSide =
+      status >= 500 || status === 408 || (status === 409 && bug !== 'conflict-as-bad-request');
     const code =
       status === 401 || status === 403
         ? 'AUTH_FAILED'
@@ -257,9 +264,11 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
           ? 'MODEL_NOT_FOUND'
           : status === 429
             ? 'RATE_LIMITED'
-            : status >= 500
+            : serverSide
               ? 'PROVIDER_UNAVAILABLE'
-              : 'INVALID_REQUEST';
+              : status === 413 && bug === 'too-large-as-overflow'
+                ? 'CONTEXT_TOO_LONG'
+                : 'INVALID_REQUEST';
     const header = response.headers.get('retry-after');
     const retryAfterMs =
       bug === 'retry-after-seconds-only' ? Number(header ?? Number.NaN) * 1000 : retryAfterHeaderMs(header);

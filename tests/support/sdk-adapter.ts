@@ -198,7 +198,8 @@ function codeOf(status: number): ProviderErrorCode {
   if (status === 429) return 'RATE_LIMITED';
   if (status === 401 || status === 403) return 'AUTH_FAILED';
   if (status === 404) return 'MODEL_NOT_FOUND';
-  if (status >= 500) return 'PROVIDER_UNAVAILABLE';
+  // 408 and 409 (a lock timeout) are the server's, as the SDK's own retries count them.
+  if (status >= 500 || status === 408 || status === 409) return 'PROVIDER_UNAVAILABLE';
   return 'INVALID_REQUEST';
 }
 

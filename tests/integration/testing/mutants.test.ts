@@ -27,6 +27,17 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['shared-decoder', 'isolation', /Expected call #\d to get its own answer .*, got /],
   ['shared-sse-buffer', 'isolation', /Expected call #\d to get its own answer .*, got /],
   ['plain-error', 'errorsMapped'],
+  // Both passed every property until 2026-12-08: no fault sent a 408, 409, 413 or 422.
+  [
+    'conflict-as-bad-request',
+    'errorsMapped',
+    /^Expected \w+\(\) against `fault:409[:`].* to reject with code PROVIDER_UNAVAILABLE, got INVALID_REQUEST/,
+  ],
+  [
+    'too-large-as-overflow',
+    'errorsMapped',
+    /^Expected \w+\(\) against `fault:413[:`].* to reject with code INVALID_REQUEST, got CONTEXT_TOO_LONG/,
+  ],
   ['rejects-without-cancelling', 'signalHonoured'],
   ['abort-resolves-empty', 'signalHonoured'],
   ['no-finish-repeated-usage', 'streamContract'],
