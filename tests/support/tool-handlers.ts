@@ -26,7 +26,8 @@ export type ToolBug =
   | 'ignores-disconnect'
   | 'no-progress'
   | 'never-settles'
-  | 'model-call-outlives-call';
+  | 'model-call-outlives-call'
+  | 'heartbeat-outlives-abort';
 
 export interface LookupOptions {
   /** The vendor's URL (`createOpenAIServer().baseURL`); without it the handler waits on a timer. */
@@ -133,6 +134,22 @@ function handlerFor(options: LookupOptions, runtime: Runtime) {
         session.progress(0, 2, `looking up ${args.word}`);
         await new Promise<never>(() => {});
         return answer(args, '(unreachable)');
+      case 'heartbeat-outlives-abort': {
+        // A heartbeat while it waits, cleared only once the answer came: an abort (the vendor call
+        // rejects) leaves it reporting for a call that ended. Stopped after 40 beats here, and
+        // unref'd, so the planted bug does not outlive the test file.
+        session.progress(0, undefined, `looking up ${args.word}`);
+        let beats = 0;
+        const heartbeat = setInterval(() => {
+          beats += 1;
+          session.progress(beats, undefined, 'still looking');
+          if (beats >= 40) clearInterval(heartbeat);
+        }, 30);
+        heartbeat.unref();
+        const text = await askVendor(options.vendor, args, signal);
+        clearInterval(heartbeat);
+        return answer(args, text);
+      }
       case 'no-progress':
         // Correct in every other way, but the client that asked for progress gets only troupe's own.
         return answer(args, await askVendor(options.vendor, args, signal));

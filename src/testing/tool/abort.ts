@@ -23,6 +23,7 @@ import {
   type ToolProperty,
   waitUntil,
 } from './property.js';
+import { quietAfterSettled } from './quiet.js';
 import { submittedEnded } from './submitted.js';
 
 export interface AbortCase {
@@ -129,6 +130,7 @@ async function checkSignal(context: ToolContext, c: AbortCase): Promise<void> {
         `Expected the handler to settle as a rejection once its signal aborted (${what}), got a success ${ms(after)} ms after the abort: troupe drops it, and whatever the handler did after catching the abort ran for nobody; throw \`session.signal.reason\``,
       );
     await submittedEnded(context.abortWithinMs, outcome.submitted, run.abortedAt as number, what);
+    await quietAfterSettled(run, what);
   }
 }
 

@@ -22,6 +22,7 @@ import {
   type ToolProperty,
   waitUntil,
 } from './property.js';
+import { quietAfterSettled } from './quiet.js';
 import { submittedEnded } from './submitted.js';
 
 export interface DisconnectCase {
@@ -48,6 +49,7 @@ async function checkDisconnect(context: ToolContext, c: DisconnectCase): Promise
     context.observed.disconnectsInFlight += 1;
     await settledInTime(context, run, what);
     await submittedEnded(context.abortWithinMs, outcome.submitted, run.abortedAt as number, what);
+    await quietAfterSettled(run, what);
   }
   await waitUntil(
     () => session.ended !== undefined,

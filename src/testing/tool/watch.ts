@@ -25,6 +25,8 @@ export interface HandlerRun {
   abortedAt?: number;
   settled?: { readonly at: number; readonly ok: boolean; readonly value?: unknown; readonly error?: unknown };
   readonly progress: { readonly at: number; readonly text: string }[];
+  /** When the handler called `session.progress(...)`, each call, taken by the session or not. */
+  readonly reportedAt: number[];
   /** Resolves once the handler settled. */
   readonly done: Promise<void>;
 }
@@ -107,6 +109,7 @@ export function startRun(context: TaskContext) {
     sessionId: context.sessionId,
     startedAt: now(),
     progress: [],
+    reportedAt: [],
     done: new Promise<void>((r) => {
       resolve = r;
     }),
@@ -123,6 +126,7 @@ export function startRun(context: TaskContext) {
     progress(progress, total, message) {
       // A report the session did not take (not above the last) sends nothing to be delivered; what
       // it returns goes back to `withSession`, which sends only what was taken.
+      run.reportedAt.push(now());
       const taken = context.progress(progress, total, message);
       if (tookProgress(taken)) run.progress.push({ at: now(), text: progressText(progress, total, message) });
       return taken;
