@@ -24,6 +24,8 @@ export { parseFault } from './faults.js';
 export type { InvariantName, ObservedLimits, Violation } from './invariants.js';
 export { RuntimeObserver } from './invariants.js';
 export { checkRuntimeProperties, runScenario } from './lazy.js';
+export type { CapturingLogger, LogCapture, LogCaptureLevel, LogEntry } from './log-capture.js';
+export { createLogCapture } from './log-capture.js';
 export type { PropertyOptions, ScenarioLimits } from './model.js';
 export type { Command, World } from './model-commands.js';
 export type {

@@ -23,6 +23,7 @@ const CONTRACT_KEYS = {
   seed: true,
   capabilities: true,
   apiKey: true,
+  logged: true,
   abortWithinMs: true,
   failingFinishReasons: true,
   only: true,
@@ -96,6 +97,11 @@ export function checkContractOptions(where: string, options: unknown, extra: str
   // 0 or less failed every adapter; Infinity overflowed the timers (until 2026-12-05).
   checkTimerMs(where, options, 'abortWithinMs');
   checkFailingFinishReasons(where, options);
+  const logged = (options as { logged?: unknown } | undefined)?.logged;
+  if (logged !== undefined && typeof logged !== 'function')
+    throw new TypeError(
+      `Expected \`logged\` in \`${where}\` to be a function returning what the adapter logged (\`() => capture.entries\`), got ${typeof logged}`,
+    );
 }
 
 /**

@@ -29,6 +29,10 @@ export type PlantedBug =
   | 'shared-request-state'
   /** HTTP errors thrown as a plain `Error` (a 429 loses its code and its retry). */
   | 'plain-error'
+  /** Logs each HTTP error to the logger it was given with the request it sent, headers and key included. */
+  | 'logs-request'
+  /** Writes each HTTP error to `console.warn` with the request's headers, key included. */
+  | 'console-logs-request'
   /** A 409 (a lock timeout, the server's) mapped as a bad request, with every 4xx: never retried. */
   | 'conflict-as-bad-request'
   /** A 413 (a body too large for the server or a proxy) read as the model's window overflowing. */
@@ -180,6 +184,8 @@ export interface PlainAdapterOptions {
   readonly baseURL: string;
   readonly apiKey: string;
   readonly bug?: PlantedBug;
+  /** Where it logs its HTTP errors (status and the server's message, never the request). @default none */
+  readonly logger?: { warn(fields: Record<string, unknown>, message: string): void };
 }
 
 export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
@@ -226,7 +232,15 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     } catch (error) {
       throw mapError(error, signal);
     }
-    if (!response.ok) throw await httpError(response);
+    if (!response.ok) {
+      const error = await httpError(response);
+      const fields = { status: response.status, error: error.message };
+      // The request as sent, key and all: what a debugging line left in ships with.
+      const sent = { ...fields, request: { url: `${baseURL}/chat/completions`, headers: init.headers } };
+      options.logger?.warn(bug === 'logs-request' ? sent : fields, `${name}: HTTP error`);
+      if (bug === 'console-logs-request') console.warn(`${name}: HTTP error`, sent);
+      throw error;
+    }
     const type = response.headers.get('content-type') ?? '';
     const wanted = stream ? 'text/event-stream' : 'application/json';
     if (!type.includes(wanted)) {

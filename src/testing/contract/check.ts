@@ -14,6 +14,7 @@ import { capabilities } from './capabilities.js';
 import { errorsMapped } from './errors.js';
 import { type ContractContext, createContext } from './harness.js';
 import { isolation } from './isolation.js';
+import { type LogWatch, watchLogs } from './logged.js';
 import type { ContractProperty } from './property.js';
 import { requestSent } from './sent.js';
 import { resultShape } from './shape.js';
@@ -70,6 +71,7 @@ export async function checkProviderContract(
   const checked: { property: ContractPropertyName; ms: number }[] = [];
   const skipped: { property: ContractPropertyName; reason: string }[] = [];
   const failures: ContractFailure[] = [];
+  const logs = watchLogs<[never]>(options.apiKey, options.logged);
   try {
     for (const property of PROPERTIES) {
       if (options.only !== undefined && !options.only.includes(property.name)) continue;
@@ -79,11 +81,12 @@ export async function checkProviderContract(
         continue;
       }
       const started = Date.now();
-      const failure = await runProperty(fc, property, context, numRuns, seed, options.path);
+      const failure = await runProperty(fc, property, context, { numRuns, seed, path: options.path, logs });
       checked.push({ property: property.name, ms: Date.now() - started });
       if (failure !== undefined) failures.push(failure);
     }
   } finally {
+    logs.stop();
     dispose();
   }
   const report: ContractReport = { provider: provider.name, seed, numRuns, checked, skipped, failures };
@@ -132,9 +135,12 @@ async function runProperty(
   fc: FastCheck,
   property: ContractProperty,
   context: ContractContext,
-  numRuns: number,
-  seed: number,
-  path: string | undefined,
+  {
+    numRuns,
+    seed,
+    path,
+    logs,
+  }: { numRuns: number; seed: number; path: string | undefined; logs: LogWatch<[never]> },
 ): Promise<ContractFailure | undefined> {
   // Examples count toward fast-check's `numRuns`: add them, so `numRuns` random cases still run.
   const examples = (property.examples?.(context) ?? []).map((example) => [example] as [never]);
@@ -143,7 +149,8 @@ async function runProperty(
     numRuns: numRuns + examples.length,
     seed,
     examples,
-    plugins: [slow.plugin],
+    // The log watch inside the slow stop: a case that logged the key fails as any other.
+    plugins: [logs.plugin, slow.plugin],
     ...(path === undefined ? {} : { path }),
   });
   const failure = failureOf(fc, property.name, details);

@@ -56,6 +56,14 @@ export interface ContractOptions {
   readonly capabilities?: ContractCapabilities;
   /** The key the adapter sends: no error text or note may carry it. @default any `Bearer` credential is looked for */
   readonly apiKey?: string;
+  /**
+   * What the adapter has logged so far, read after each case: no entry may carry the API key, as
+   * no error text or note may. Give your adapter a logger that keeps what it is given and pass its
+   * entries here (`createLogCapture()` makes one: `logged: () => capture.entries`). What the
+   * adapter writes with `console` during a case is read whether or not this is given.
+   * @default none (only the console is read)
+   */
+  readonly logged?: () => readonly unknown[];
   /** How soon after an abort the call must settle and its HTTP request close, in ms. @default 100 */
   readonly abortWithinMs?: number;
   /**

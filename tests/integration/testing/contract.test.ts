@@ -11,6 +11,7 @@ import type { ChatProvider } from '../../../src/providers/port.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { checkProviderContract } from '../../../src/testing/contract/check.js';
 import { CONTRACT_PROPERTIES, type ContractCapabilities } from '../../../src/testing/contract/types.js';
+import { createLogCapture } from '../../../src/testing/log-capture.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 import { createPlainAdapter } from '../../support/plain-adapter.js';
 
@@ -32,6 +33,9 @@ const KIMI_FAILS = ['content_filter'];
 /** The contract options a preset needs beside the suite's own. */
 const failing = (label: string) => (label.startsWith('kimi') ? { failingFinishReasons: KIMI_FAILS } : {});
 
+/** What the hand-written adapter logs (its HTTP errors, key-free): read by the contract after each case. */
+const plainLog = createLogCapture();
+
 const ADAPTERS: readonly [string, () => ChatProvider & { close?(): Promise<void> }][] = [
   [
     'openai-compatible',
@@ -39,7 +43,10 @@ const ADAPTERS: readonly [string, () => ChatProvider & { close?(): Promise<void>
   ],
   ['kimi preset', () => createKimiProvider({ baseURL: server.baseURL, apiKey: KEY })],
   ['glm preset', () => createGlmProvider({ baseURL: server.baseURL, apiKey: KEY })],
-  ['hand-written plain fetch', () => createPlainAdapter({ baseURL: server.baseURL, apiKey: KEY })],
+  [
+    'hand-written plain fetch',
+    () => createPlainAdapter({ baseURL: server.baseURL, apiKey: KEY, logger: plainLog.logger }),
+  ],
 ];
 
 describe('correct adapters pass every property', () => {
@@ -51,9 +58,12 @@ describe('correct adapters pass every property', () => {
           server,
           apiKey: KEY,
           capabilities: ALL,
+          logged: () => plainLog.entries,
           ...failing(label),
         });
         expect(report.failures).toEqual([]);
+        // The log was read with something in it: the plain adapter logs every HTTP error it met.
+        if (label.startsWith('hand-written')) expect(plainLog.entries.length).toBeGreaterThan(0);
         expect(report.skipped).toEqual([]);
         expect(report.checked.map((c) => c.property)).toEqual(CONTRACT_PROPERTIES);
         const ms = report.checked.reduce((sum, c) => sum + c.ms, 0);

@@ -4,9 +4,10 @@
  * names that mistake. The mutant score is printed at the end. (Correct adapters passing without
  * false alarms: contract.test.ts.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkProviderContract } from '../../../src/testing/contract/check.js';
 import { type ContractPropertyName, ProviderContractError } from '../../../src/testing/contract/types.js';
+import { createLogCapture } from '../../../src/testing/log-capture.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 import { createPlainAdapter, type PlantedBug } from '../../support/plain-adapter.js';
 
@@ -27,6 +28,17 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['shared-decoder', 'isolation', /Expected call #\d to get its own answer .*, got /],
   ['shared-sse-buffer', 'isolation', /Expected call #\d to get its own answer .*, got /],
   ['plain-error', 'errorsMapped'],
+  // Both passed every property until 2026-12-08: nothing read what an adapter logged.
+  [
+    'logs-request',
+    'errorsMapped',
+    /^Expected nothing the adapter logged to carry the API key .*, got the key in entry #\d+ of `logged\(\)`/,
+  ],
+  [
+    'console-logs-request',
+    'errorsMapped',
+    /^Expected nothing the adapter logged to carry the API key .*, got the key in what it wrote with console\.warn\(\)/,
+  ],
   // Both passed every property until 2026-12-08: no fault sent a 408, 409, 413 or 422.
   [
     'conflict-as-bad-request',
@@ -258,20 +270,33 @@ afterAll(async () => {
 describe('the contract rejects each planted bug by its property', () => {
   for (const [bug, property, says] of MUTANTS) {
     it(`${bug} -> ${property}`, async () => {
-      const adapter = createPlainAdapter({ baseURL: server.baseURL, apiKey: KEY, bug });
+      // Every mutant logs its HTTP errors to a logger the contract reads (one of them with its key).
+      const capture = createLogCapture();
+      const adapter = createPlainAdapter({
+        baseURL: server.baseURL,
+        apiKey: KEY,
+        bug,
+        logger: capture.logger,
+      });
+      // The console mutant's lines (a test key) kept out of the test's output; the contract still reads them.
+      const quiet =
+        bug === 'console-logs-request' ? vi.spyOn(console, 'warn').mockImplementation(() => {}) : undefined;
       const started = Date.now();
       // The named property alone: the claim is that it rejects the bug (which others also do is not
       // asserted), and the whole contract a mutant made this file take 265 s of a CI run.
       const outcome = await checkProviderContract(adapter, {
         server,
         apiKey: KEY,
+        logged: () => capture.entries,
         numRuns,
         only: [property],
         capabilities: { tools: true, thinking: true, files: true },
-      }).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+        .finally(() => quiet?.mockRestore());
       expect(outcome).toBeInstanceOf(ProviderContractError);
       const error = outcome as ProviderContractError;
       lines.push(

@@ -240,6 +240,14 @@ describe('checkProviderContract: what the key check cannot see', () => {
     expect(calls).toBe(0);
   });
 
+  it('refuses a `logged` that is not a function, rather than leave the log unread', async () => {
+    for (const logged of [[], 'entries', { entries: [] }]) {
+      await expect(checkProviderContract(adapter, { logged } as never)).rejects.toThrow(
+        /^Expected `logged` in `checkProviderContract options` to be a function returning what the adapter logged \(`\(\) => capture.entries`\), got (object|string)$/,
+      );
+    }
+  });
+
   it('refuses an `abortWithinMs` that is not a number of ms above 0, rather than judge every abort by it', async () => {
     // Before 2026-12-05 NaN passed some timing checks by default and failed others with "within
     // NaN ms"; 0 or a negative bound failed every adapter, Infinity overflowed the timers.
