@@ -3,7 +3,7 @@
  */
 import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isAdminRequest } from '../mcp/caller.js';
+import { isAdminRequest, operatorPagesUnread } from '../mcp/caller.js';
 import { createHttpApp } from '../mcp/http.js';
 import { type NamedToken, tokensFromEnv } from '../mcp/http-auth.js';
 import { exposureProblem, originList } from '../mcp/http-exposure.js';
@@ -270,7 +270,7 @@ export const command: Command = {
       keepAliveTimeoutMs: config.values.keepAliveTimeoutMs,
       idleSessionMs: config.values.idleSessionMs,
       stalledResponseMs: config.values.stalledOutputMs,
-      // The dashboard, its events and /api/status show every client's sessions: operators only.
+      // The dashboard, its events, /api/status and /metrics show every client's work: operators only.
       routes: new Map([...observe.routes].filter(([path]) => !OPERATOR_PATHS.has(path))),
       operatorRoutes: new Map([...observe.routes].filter(([path]) => OPERATOR_PATHS.has(path))),
       probes: healthRoutes({ runtime: mcp.runtime, ...(pinger === undefined ? {} : { ping: pinger.ping }) }),
@@ -313,6 +313,8 @@ export const command: Command = {
     );
     // The SDK and undici load now, off the start's path (`sdk-clients.ts`); a failure shows at the first call.
     if (!simulated) setImmediate(() => void preloadSdk().catch(() => {}));
+    const unread = operatorPagesUnread(tokens);
+    if (unread !== undefined) logger.warn(unread);
     const badPort = badPortWarning(address.port);
     if (badPort !== undefined) logger.warn({ port: address.port }, badPort);
     // Lays the dashboard's charts out now, in a worker thread, so the first visit finds the page built.

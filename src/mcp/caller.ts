@@ -43,15 +43,29 @@ export function authInfoFor(token: NamedToken | undefined): AuthInfo {
 }
 
 /**
- * Why a request may not see every caller's work (the dashboard, its event stream, `/api/status`),
- * or `undefined` when it may: a named token that is not the admin is scoped to its own work. The
- * shared `TROUPE_TOKEN`, or no token, names nobody, so its holders are the operator.
+ * Why a request may not see every caller's work (the dashboard, its event stream, `/api/status`,
+ * `/metrics`), or `undefined` when it may. A named token that is not the admin is scoped to its own
+ * work. The shared `TROUPE_TOKEN`, or no token, names nobody, so its holders are the operator, but
+ * only while no named token is configured (`namedTokens`): beside named tokens they are clients too,
+ * and until 2026-12-08 read the named callers' session and model ids there.
  */
-export function operatorRefusal(auth: AuthInfo | undefined): string | undefined {
-  if (auth === undefined || auth.extra?.troupeScope !== 'token' || auth.scopes.includes(ADMIN_SCOPE)) {
-    return undefined;
+export function operatorRefusal(auth: AuthInfo | undefined, namedTokens: boolean): string | undefined {
+  if (auth === undefined || auth.scopes.includes(ADMIN_SCOPE)) return undefined;
+  if (auth.extra?.troupeScope === 'token') {
+    return `Forbidden: this page shows every client's work, so it needs the admin token (TROUPE_ADMIN_TOKEN), got the token of \`${auth.clientId}\`; read your own sessions with the \`sessions\` tool`;
   }
-  return `Forbidden: this page shows every client's sessions, so it needs the admin token (TROUPE_ADMIN_TOKEN), got the token of \`${auth.clientId}\`; read your own sessions with the \`sessions\` tool`;
+  if (!namedTokens) return undefined;
+  return `Forbidden: this page shows every client's work, so on a server with named tokens (TROUPE_TOKENS) it needs the admin token (TROUPE_ADMIN_TOKEN), got the shared token (TROUPE_TOKEN), which serves /mcp only; read your own sessions with the \`sessions\` tool`;
+}
+
+/**
+ * The line `troupe serve` logs at its start when nobody can read the operator pages: named tokens
+ * and no admin token (every other token gets 403 there, `operatorRefusal`); `undefined` otherwise.
+ */
+export function operatorPagesUnread(tokens: readonly NamedToken[]): string | undefined {
+  const named = tokens.some((t) => t.shared !== true && t.admin !== true);
+  if (!named || tokens.some((t) => t.admin === true)) return undefined;
+  return 'the dashboard (/, /events), /api/status and /metrics answer only TROUPE_ADMIN_TOKEN beside TROUPE_TOKENS, and it is not set: set it to read them';
 }
 
 /** Whether an HTTP request came with the admin token (`req.auth`, set by the HTTP front once it checked it). */

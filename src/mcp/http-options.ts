@@ -49,8 +49,9 @@ export interface HttpAppOptions {
   /** Extra routes by exact path (e.g. `/`, `/metrics`); they sit behind the same Host/Origin/token checks. */
   readonly routes?: ReadonlyMap<string, RouteHandler>;
   /**
-   * Routes that show every caller's work (the dashboard, its events, `/api/status`): behind the same
-   * checks, and refused (403) to a named token that is not the admin (`caller.ts`, `operatorRefusal`).
+   * Routes that show every caller's work (the dashboard, its events, `/api/status`, `/metrics`):
+   * behind the same checks, and refused (403) to a named token that is not the admin, and, when
+   * there are named tokens, to the shared `token` too (`caller.ts`, `operatorRefusal`).
    */
   readonly operatorRoutes?: ReadonlyMap<string, RouteHandler>;
   /** Routes served before those checks: health probes (`/healthz`, `/readyz`), which send no token or Host we know. */

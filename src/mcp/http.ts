@@ -70,6 +70,8 @@ export interface HttpApp {
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { mcp, tokens } = onlyHttpOptions(options);
   const build = serverBuilder(mcp, options);
+  // Beside named tokens the shared token's holders are clients too: the operator pages are the admin's.
+  const namedTokens = tokens.some((t) => t.shared !== true && t.admin !== true);
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const maxSessions = options.maxSessions ?? 1000;
@@ -193,7 +195,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       // The SDK hands `req.auth` to handlers as `ctx.http.authInfo`; `callerOf` reads it back.
       const auth = authInfoFor(caller);
       (req as IncomingMessage & { auth?: unknown }).auth = auth;
-      const refused = operator === undefined || route !== operator ? undefined : operatorRefusal(auth);
+      const refused =
+        operator === undefined || route !== operator ? undefined : operatorRefusal(auth, namedTokens);
       if (refused !== undefined) return refuse(res, 403, { error: refused });
       scope = requestScope(auth, header(req, 'mcp-session-id'), (id) => sessions.callerOf(id));
       if (!openSlots.hold(scope, res))

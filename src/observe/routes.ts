@@ -18,10 +18,12 @@ export const NOSNIFF = { 'X-Content-Type-Options': 'nosniff' } as const;
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /**
- * The routes that show every caller's sessions (ids, models, states): `troupe serve` mounts them as
- * `operatorRoutes`, refused to a named token that is not the admin. `/metrics` carries aggregates only.
+ * The routes that show every caller's work (session ids, model ids, states): `troupe serve` mounts
+ * them as `operatorRoutes`, refused to a named token that is not the admin and, beside named
+ * tokens, to the shared one. `/metrics` joined them on 2026-12-08: its counts are aggregates, but
+ * its `model` labels are the model ids every caller called (a fine-tuned id can name a customer).
  */
-export const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/', '/events', '/api/status']);
+export const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/', '/events', '/api/status', '/metrics']);
 
 export interface Observability {
   readonly routes: ReadonlyMap<string, Route>;

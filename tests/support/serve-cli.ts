@@ -1,6 +1,7 @@
 /**
  * The BUILT `troupe serve` (`npm run build` first) on a free port, with a clean environment but
- * PATH and what the test gives (and its flags after `--port 0`): resolves with the process and its MCP URL from the start line.
+ * PATH and what the test gives (and its flags after `--port 0`): resolves with the process, its MCP URL from the start line
+ * and what it wrote to stderr so far (`stderr()`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { CLI } from './stdio-cli.js';
 export async function startServeCli(
   env: Record<string, string>,
   args: readonly string[] = [],
-): Promise<{ child: ChildProcess; base: URL }> {
+): Promise<{ child: ChildProcess; base: URL; stderr: () => string }> {
   expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -25,5 +26,5 @@ export async function startServeCli(
     });
     child.once('exit', () => reject(new Error(`serve exited: ${err}`)));
   });
-  return { child, base };
+  return { child, base, stderr: () => err };
 }

@@ -5,7 +5,13 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { authInfoFor, callerOf, canSee, operatorRefusal } from '../../../src/mcp/caller.js';
+import {
+  authInfoFor,
+  callerOf,
+  canSee,
+  operatorPagesUnread,
+  operatorRefusal,
+} from '../../../src/mcp/caller.js';
 import { authenticate, tokensFromEnv } from '../../../src/mcp/http-auth.js';
 import { jsonDepth } from '../../../src/mcp/http-body.js';
 import { exposureProblem, isLoopback, originList, requestGuard } from '../../../src/mcp/http-exposure.js';
@@ -360,16 +366,51 @@ describe('the shared token is marked, not told by its name', () => {
     const auth = authInfoFor(named);
     expect(auth.extra).toEqual({ troupeScope: 'token' });
     expect(callerOf({ sessionId: 's1', http: { authInfo: auth } }).key).toBe('token:default');
-    expect(operatorRefusal(auth)).toMatch(/needs the admin token/);
+    expect(operatorRefusal(auth, true)).toMatch(/needs the admin token/);
 
     const [shared] = tokensFromEnv({ TROUPE_TOKEN: 'shared-1' });
     expect(shared).toMatchObject({ name: 'default', shared: true });
     const sharedAuth = authInfoFor(shared);
     expect(callerOf({ sessionId: 's1', http: { authInfo: sharedAuth } }).key).toBe('mcp:s1');
-    expect(operatorRefusal(sharedAuth)).toBeUndefined();
+    expect(operatorRefusal(sharedAuth, false)).toBeUndefined();
     expect(() => tokensFromEnv({ TROUPE_TOKEN: 'shared-1', TROUPE_TOKENS: 'default:dddddddd' })).toThrow(
       /"default" twice/,
     );
+  });
+});
+
+describe('the operator pages beside named tokens', () => {
+  const [shared, alice, admin] = tokensFromEnv({
+    TROUPE_TOKEN: 'shared-1',
+    TROUPE_TOKENS: 'alice:alice-token-1',
+    TROUPE_ADMIN_TOKEN: 'admin-token-1',
+  }).map(authInfoFor);
+
+  it('answer only the admin token once named tokens exist; the shared token alone is the operator’s', () => {
+    // Before 2026-12-08 the shared token read them beside named tokens too: their session and model ids.
+    expect(operatorRefusal(shared, true)).toBe(
+      "Forbidden: this page shows every client's work, so on a server with named tokens (TROUPE_TOKENS) it needs the admin token (TROUPE_ADMIN_TOKEN), got the shared token (TROUPE_TOKEN), which serves /mcp only; read your own sessions with the `sessions` tool",
+    );
+    expect(operatorRefusal(shared, false)).toBeUndefined();
+    expect(operatorRefusal(alice, true)).toBe(
+      "Forbidden: this page shows every client's work, so it needs the admin token (TROUPE_ADMIN_TOKEN), got the token of `alice`; read your own sessions with the `sessions` tool",
+    );
+    expect(operatorRefusal(admin, true)).toBeUndefined();
+    expect(operatorRefusal(authInfoFor(undefined), false)).toBeUndefined();
+  });
+
+  it('say at the start when nobody can read them: named tokens and no admin token', () => {
+    const unread = (env: NodeJS.ProcessEnv) => operatorPagesUnread(tokensFromEnv(env));
+    expect(unread({ TROUPE_TOKENS: 'alice:alice-token-1', TROUPE_TOKEN: 'shared-1' })).toBe(
+      'the dashboard (/, /events), /api/status and /metrics answer only TROUPE_ADMIN_TOKEN beside TROUPE_TOKENS, and it is not set: set it to read them',
+    );
+    expect(unread({ TROUPE_TOKENS: 'alice:alice-token-1' })).toMatch(/answer only TROUPE_ADMIN_TOKEN/);
+    expect(
+      unread({ TROUPE_TOKENS: 'alice:alice-token-1', TROUPE_ADMIN_TOKEN: 'admin-token-1' }),
+    ).toBeUndefined();
+    expect(unread({ TROUPE_TOKEN: 'shared-1' })).toBeUndefined();
+    expect(unread({ TROUPE_ADMIN_TOKEN: 'admin-token-1' })).toBeUndefined();
+    expect(unread({})).toBeUndefined();
   });
 });
 
