@@ -15,13 +15,14 @@
 import { runtimeError } from '../core/errors.js';
 
 /**
- * Longest key read for Kimi or GLM (`MOONSHOT_API_KEY`, `ZHIPUAI_API_KEY`, ...), in characters:
- * about 20 times either vendor's, and room for a GLM token signed from one (a JWT of about 200).
+ * Longest key for Kimi or GLM (`MOONSHOT_API_KEY`, `ZHIPUAI_API_KEY`, ..., and `createKimiProvider`,
+ * `createGlmProvider` from code: their `maxKeyChars`), in characters: about 20 times either
+ * vendor's, and room for a GLM token signed from one (a JWT of about 200).
  */
 export const MAX_VENDOR_KEY_CHARS = 1024;
 /**
  * Longest key for any other endpoint (`TROUPE_OPENAI_API_KEY`, a providers file's `apiKeyEnv`,
- * `ask --base-url`, a provider built from code), in characters: such a gateway may take an OAuth
+ * `ask --base-url`, an OpenAI-compatible provider built from code), in characters: such a gateway may take an OAuth
  * token as its key, and Google documents its exchanged tokens at up to 12,288 bytes.
  */
 export const MAX_API_KEY_CHARS = 16_384;

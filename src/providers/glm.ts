@@ -10,6 +10,7 @@
  * call; requests are checked against GLM's parameter rules (`glm-rules.ts`).
  */
 
+import { MAX_VENDOR_KEY_CHARS } from './api-key.js';
 import { GLM_MODELS, type GlmHost, glmBaseURL } from './glm-catalog.js';
 import { glmPrepare } from './glm-rules.js';
 import {
@@ -52,6 +53,8 @@ export function createGlmProvider(options: GlmOptions): OpenAICompatibleProvider
     cooldownScope: options.cooldownScope ?? 'model',
     capabilities: {
       streamUsageOption: false,
+      // The vendor's bound, however the provider is built (until 2026-12-08 only its variables had it).
+      maxKeyChars: MAX_VENDOR_KEY_CHARS,
       errorTable: GLM_ERRORS,
       // Documented finish reasons that mean the answer failed (docs.bigmodel.cn chat reference).
       errorFinishReasons: { sensitive: 'CONTENT_FILTERED', network_error: 'PROVIDER_UNAVAILABLE' },

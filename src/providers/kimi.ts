@@ -10,6 +10,7 @@
  * then delete the uploads however the call ended (`kimi-files.ts`).
  */
 
+import { MAX_VENDOR_KEY_CHARS } from './api-key.js';
 import { KIMI_BASE_URL, KIMI_CN_BASE_URL, KIMI_MODELS } from './kimi-catalog.js';
 import { moonshotFiles } from './kimi-files.js';
 import {
@@ -57,6 +58,8 @@ export function createKimiProvider(options: KimiOptions): OpenAICompatibleProvid
     models: options.models ?? KIMI_MODELS,
     capabilities: {
       files: moonshotFiles(options.deleteTimeoutMs ?? 5000),
+      // The vendor's bound, however the provider is built (until 2026-12-08 only its variables had it).
+      maxKeyChars: MAX_VENDOR_KEY_CHARS,
       errorTable: KIMI_ERRORS,
       // Moonshot documents `max_completion_tokens` and deprecates `max_tokens`.
       maxTokensField: 'max_completion_tokens',

@@ -68,6 +68,8 @@ export interface ProviderQuirks {
   readonly prepare?: (request: ChatRequest, model: ModelSpec | undefined) => PreparedRequest;
   /** The body field for `max_tokens`. @default 'max_tokens' */
   readonly maxTokensField?: 'max_tokens' | 'max_completion_tokens';
+  /** The longest API key taken, in characters (`api-key.ts`). @default 16384 (1024 for Kimi and GLM) */
+  readonly maxKeyChars?: number;
   /** Sends an assistant tool-call turn with no text without `content` (Moonshot). @default false */
   readonly omitEmptyToolCallContent?: boolean;
   /**
@@ -120,11 +122,11 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   const { name, baseURL, apiKey } = options;
   // A URL with a user or password: undici refuses it for streams and drops it for whole calls.
   checkBaseUrl(`${name} baseURL`, baseURL);
+  const quirks = options.capabilities ?? {};
   // A key undici cannot send failed inside the request, reported as the vendor's bad answer.
-  checkedKey(`${name} apiKey`, apiKey);
+  checkedKey(`${name} apiKey`, apiKey, quirks.maxKeyChars);
   // The key, and any configured header that carries a credential, never reach an error.
   const secrets = [apiKey, ...credentialHeaderValues(options.defaultHeaders)];
-  const quirks = options.capabilities ?? {};
   const transport = acquireTransport(baseURL, options);
   // Made on the first call: the SDK is not loaded at start (`sdk-clients.ts`). The settings as they
   // are now, as `secrets` took them: a caller's later change to its options object reaches neither.

@@ -206,8 +206,33 @@ describe('an API key a header can carry', () => {
     expect((await refusal({ MY_KEY: key }, path)).message).toMatch(
       /^MY_KEY: Expected an API key of at most 16,384/,
     );
-    expect(() => createKimiProvider({ apiKey: key, baseURL: endpoint.TROUPE_OPENAI_BASE_URL })).toThrow(
-      /^kimi apiKey: Expected an API key of at most 16,384 characters, got one of 16,385;/,
+    expect(() =>
+      createOpenAICompatibleProvider({ name: 'mine', apiKey: key, baseURL: endpoint.TROUPE_OPENAI_BASE_URL }),
+    ).toThrow(/^mine apiKey: Expected an API key of at most 16,384 characters, got one of 16,385;/);
+  });
+
+  it('bounds a Kimi or GLM provider built from code at the vendor’s 1,024, as its variables are', async () => {
+    // Until 2026-12-08 one built from code took the 16,384 of any other endpoint.
+    const key = longKey(MAX_VENDOR_KEY_CHARS + 1);
+    const baseURL = 'http://127.0.0.1:9/v1';
+    expect(() => createKimiProvider({ apiKey: key, baseURL })).toThrow(
+      'kimi apiKey: Expected an API key of at most 1,024 characters, got one of 1,025; set it to the key alone (the key is not shown)',
     );
+    expect(() => createGlmProvider({ apiKey: key, name: 'zai' })).toThrow(
+      /^zai apiKey: Expected an API key of at most 1,024 characters, got one of 1,025;/,
+    );
+    const taken = [
+      createKimiProvider({ apiKey: key.slice(1), baseURL }),
+      createGlmProvider({ apiKey: key.slice(1) }),
+    ];
+    expect(taken.map((p) => p.name)).toEqual(['kimi', 'glm']);
+    await Promise.all(taken.map((p) => p.close()));
+    // An embedder who means a longer one says so.
+    const wide = createKimiProvider({
+      apiKey: key,
+      baseURL,
+      capabilities: { maxKeyChars: MAX_API_KEY_CHARS },
+    });
+    await wide.close();
   });
 });
