@@ -10,6 +10,7 @@ import { unknownFallbackProvider } from './config-schema.js';
 import { envEndpoint } from './env-endpoint.js';
 import { firstSet, isTrue } from './env-values.js';
 import { GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm-catalog.js';
+import { checkedHeaders } from './header-secrets.js';
 import { type IgnoredSetting, ignoredDefaults } from './ignored-defaults.js';
 import { keyInModels } from './key-in-models.js';
 import {
@@ -194,6 +195,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
       );
     const given = env[spec.apiKeyEnv]?.trim();
     const apiKey = given ? checkedKey(spec.apiKeyEnv, given) : undefined;
+    checkedHeaders(field(`providers[${index}].headers`), spec.headers);
     keys.push(apiKey);
     const models = (spec.models ?? []) as ModelSpec[];
     const maxSockets = poolSize(field(`providers[${index}]`), spec.maxSockets, spec.maxConcurrent);

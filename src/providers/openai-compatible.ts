@@ -9,11 +9,10 @@
 import type OpenAI from 'openai';
 import type { ProviderErrorCode, TroupeError } from '../core/errors.js';
 import { providerError } from '../core/errors.js';
-import { checkedKey } from './api-key.js';
 import { checkBaseUrl } from './base-url.js';
 import type { FilesHandler, PreparedFiles } from './files.js';
 import { inlineFiles } from './files.js';
-import { credentialHeaderValues } from './header-secrets.js';
+import { checkedCredentials } from './header-secrets.js';
 import { scrubSecrets, toProviderError } from './http-errors.js';
 import type {
   CallOptions,
@@ -123,10 +122,9 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   // A URL with a user or password: undici refuses it for streams and drops it for whole calls.
   checkBaseUrl(`${name} baseURL`, baseURL);
   const quirks = options.capabilities ?? {};
-  // A key undici cannot send failed inside the request, reported as the vendor's bad answer.
-  checkedKey(`${name} apiKey`, apiKey, quirks.maxKeyChars);
-  // The key, and any configured header that carries a credential, never reach an error.
-  const secrets = [apiKey, ...credentialHeaderValues(options.defaultHeaders)];
+  // A key undici cannot send failed inside the request, reported as the vendor's bad answer. The
+  // key, and any configured header that carries a credential, are bounded and never reach an error.
+  const secrets = checkedCredentials(name, apiKey, options.defaultHeaders, quirks.maxKeyChars);
   const transport = acquireTransport(baseURL, options);
   // Made on the first call: the SDK is not loaded at start (`sdk-clients.ts`). The settings as they
   // are now, as `secrets` took them: a caller's later change to its options object reaches neither.

@@ -235,4 +235,54 @@ describe('an API key a header can carry', () => {
     });
     await wide.close();
   });
+
+  it('bounds a providers file’s credential header as its key, at load, naming the header and not its value', async () => {
+    // Until 2026-12-08 such a header had no bound: it went with every call, to be refused after the round trip.
+    const path = join(tempDir('troupe-header-'), 'providers.json');
+    const file = (headers: Record<string, string>) =>
+      writeFile(
+        path,
+        JSON.stringify({
+          providers: [{ name: 'mine', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MY_KEY', headers }],
+        }),
+      );
+    const long = longKey(MAX_API_KEY_CHARS + 1);
+    await file({ 'x-team': 'research', 'api-key': long });
+    // Checked whether or not the key is set, as the file's other fields are.
+    for (const env of [{ MY_KEY: SECRET }, {}] as Record<string, string>[]) {
+      const refused = await refusal(env, path);
+      expect(refused.message).toBe(
+        `${path}: providers[0].headers["api-key"]: Expected a credential of at most 16,384 characters (the bound of this provider's key), got one of 16,385; set the header to the credential alone (the value is not shown)`,
+      );
+      expect(leaks(`${refused.message}${refused.stack}`, long)).toBe(false);
+    }
+    // A scheme is no part of the credential; a header no credential's name is not bounded here.
+    await file({ Authorization: `Bearer ${long.slice(1)}`, 'x-note': long });
+    const loaded = await loadProviders({ env: { MY_KEY: SECRET }, configPath: path });
+    expect(loaded.providers.map((p) => p.name)).toContain('mine');
+    await loaded.close();
+    await file({ Authorization: `Bearer ${long}` });
+    expect((await refusal({ MY_KEY: SECRET }, path)).message).toMatch(
+      /providers\[0\]\.headers\["Authorization"\]: Expected a credential of at most 16,384 characters \(the bound of this provider's key\), got one of 16,385;/,
+    );
+  });
+
+  it('bounds a credential header given from code as the adapter’s key: 1,024 for Kimi and GLM', async () => {
+    const header = { 'x-gateway-token': longKey(MAX_VENDOR_KEY_CHARS + 1) };
+    const baseURL = 'http://127.0.0.1:9/v1';
+    expect(() => createKimiProvider({ apiKey: SECRET, baseURL, defaultHeaders: header })).toThrow(
+      /^kimi headers\["x-gateway-token"\]: Expected a credential of at most 1,024 characters/,
+    );
+    expect(() => createGlmProvider({ apiKey: SECRET, defaultHeaders: header })).toThrow(
+      /^glm headers\["x-gateway-token"\]: Expected a credential of at most 1,024 characters/,
+    );
+    const wide = createOpenAICompatibleProvider({
+      name: 'mine',
+      apiKey: SECRET,
+      baseURL,
+      defaultHeaders: header,
+    });
+    expect(wide.name).toBe('mine');
+    await wide.close();
+  });
 });

@@ -38,12 +38,20 @@ describe('a provider given a secret longer than any vendor’s key', () => {
     expect(String((mapped.cause as { message: string }).message)).toBe('refused [redacted]');
   });
 
-  // Since 2026-12-07 such a key is refused where the provider is built (api-key-shape.test.ts); a
-  // credential header of the providers file has no such bound.
+  // Since 2026-12-07 such a key is refused where the provider is built (api-key-shape.test.ts), and
+  // since 2026-12-08 a credential header of the same length too.
   it('refuses the key where the provider is built, not showing it', () => {
     expect(() =>
       createOpenAICompatibleProvider({ name: 'local', baseURL: 'http://127.0.0.1:1/v1', apiKey: HUGE }),
     ).toThrow(/^local apiKey: Expected an API key of at most 16,384 characters, got one of 60,003;/);
+    expect(() =>
+      createOpenAICompatibleProvider({
+        name: 'local',
+        baseURL: 'http://127.0.0.1:1/v1',
+        apiKey: 'sk-short0123456789',
+        defaultHeaders: { 'x-api-key': HUGE },
+      }),
+    ).toThrow(/^local headers\["x-api-key"\]: Expected a credential of at most 16,384 characters/);
   });
 
   it('fails a call to a closed port as NETWORK, not INTERNAL with a long credential header in its message', async () => {
@@ -51,7 +59,7 @@ describe('a provider given a secret longer than any vendor’s key', () => {
       name: 'local',
       baseURL: 'http://127.0.0.1:1/v1',
       apiKey: 'sk-short0123456789',
-      defaultHeaders: { 'x-api-key': HUGE },
+      defaultHeaders: { 'x-api-key': HUGE.slice(0, 16_384) },
     });
     const failure = await provider
       .complete(
