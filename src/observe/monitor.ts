@@ -4,6 +4,7 @@
  * over the last minutes. Memory is bounded by live sessions plus a fixed number of buckets.
  */
 import { createHash } from 'node:crypto';
+import { steadyClock } from '../core/clock.js';
 import type { FinalState, Runtime, RuntimeEvent, RuntimeStatus, SessionSummary } from '../runtime/types.js';
 
 export type LiveLeaf = 'queued' | 'calling' | 'streaming' | 'backingOff' | 'fallingBack';
@@ -56,7 +57,11 @@ export interface MonitorOptions {
   readonly windowMs?: number;
   /** Latency samples kept per bucket. @default 500 */
   readonly samplesPerBucket?: number;
-  /** @default Date.now */
+  /**
+   * Current time in epoch ms: what buckets and snapshots are dated by. Given, it also paces the
+   * once-a-bucket look for ends never heard (`#reconcile`). @default `Date.now`, with that pace on
+   * `steadyClock`, so that setting the date back does not stop the look for as long as the step
+   */
   readonly now?: () => number;
   /** @default { kind: 'instance' } */
   readonly scope?: ObserveScope;
@@ -103,6 +108,8 @@ export class RuntimeMonitor {
   readonly #windowMs: number;
   readonly #samples: number;
   readonly #now: () => number;
+  /** What paces `#reconcile`. */
+  readonly #steady: () => number;
   readonly #scope: ObserveScope;
   readonly #unsubscribe: () => void;
   #reconciledAt = Number.NEGATIVE_INFINITY;
@@ -115,6 +122,7 @@ export class RuntimeMonitor {
     this.#windowMs = options.windowMs ?? 300_000;
     this.#samples = options.samplesPerBucket ?? 500;
     this.#now = options.now ?? Date.now;
+    this.#steady = options.now ?? steadyClock.now;
     this.#scope = options.scope ?? { kind: 'instance' };
     this.#unsubscribe = runtime.subscribe((event) => this.#on(event));
   }
@@ -129,11 +137,12 @@ export class RuntimeMonitor {
   }
 
   snapshot(options: { readonly recent?: number; readonly live?: number } = {}): MonitorSnapshot {
-    const now = this.#now();
-    if (now - this.#reconciledAt >= this.#bucketMs) {
-      this.#reconciledAt = now;
+    const steady = this.#steady();
+    if (steady - this.#reconciledAt >= this.#bucketMs) {
+      this.#reconciledAt = steady;
       this.#reconcile();
     }
+    const now = this.#now();
     const raw = this.#runtime.status({ recent: options.recent ?? 20 });
     // An owner `mcp:<Mcp-Session-Id>` is that client's only guard under a shared token (or none):
     // operator pages show a short digest of it, never the id itself.

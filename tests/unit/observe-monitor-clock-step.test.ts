@@ -1,0 +1,62 @@
+/**
+ * The dashboard monitor's once-a-bucket look for ends it never heard (`#reconcile`) when the wall
+ * clock steps (NTP, someone setting the date): it is paced on the steady clock. Real timers;
+ * `Date.now` is stepped an hour (`tests/support/wall-step.ts`). Until 2026-12-08 it read
+ * `Date.now()`: set back an hour, the monitor showed a session whose end the bus lost as live for
+ * that hour; set forward, it looked at once, within the bucket.
+ */
+import { afterEach, expect, it, vi } from 'vitest';
+import { RuntimeMonitor } from '../../src/observe/monitor.js';
+import type { Runtime, RuntimeEvent } from '../../src/runtime/types.js';
+import { HOUR, steppable, wall } from '../support/wall-step.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  wall.stepMs = 0;
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const BUCKET_MS = 300;
+
+/** A monitor on a runtime whose session `a` is queued; `lose()` forgets it, as an end the bus lost. */
+function watching() {
+  let listener: ((event: RuntimeEvent) => void) | undefined;
+  const known = new Map<string, { state: string }>([['a', { state: 'queued' }]]);
+  const runtime = {
+    subscribe(fn: (event: RuntimeEvent) => void) {
+      listener = fn;
+      return () => {
+        listener = undefined;
+      };
+    },
+    status: () => ({}),
+    sessions: () => [],
+    session: (id: string) => known.get(id),
+  } as unknown as Runtime;
+  steppable();
+  const monitor = new RuntimeMonitor(runtime, { bucketMs: BUCKET_MS });
+  listener?.({ type: 'session.queued', sessionId: 'a', at: Date.now() } as RuntimeEvent);
+  // The first snapshot looks at once; the next look is a bucket later.
+  expect(monitor.snapshot().counts.queued).toBe(1);
+  return { monitor, lose: () => known.delete('a') };
+}
+
+it('still drops a session whose end it never heard a bucket later when the date is set back an hour', async () => {
+  const { monitor, lose } = watching();
+  lose();
+  wall.stepMs = -HOUR;
+  await sleep(BUCKET_MS + 100);
+  expect(monitor.snapshot().counts.queued).toBe(0);
+  monitor.close();
+});
+
+it('looks no sooner than a bucket later when the date is set forward an hour', async () => {
+  const { monitor, lose } = watching();
+  lose();
+  wall.stepMs = HOUR;
+  expect(monitor.snapshot().counts.queued).toBe(1);
+  await sleep(BUCKET_MS + 100);
+  expect(monitor.snapshot().counts.queued).toBe(0);
+  monitor.close();
+});
