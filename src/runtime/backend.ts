@@ -67,6 +67,13 @@ export interface RuntimeBackend {
   readonly kind: string;
   /** Builds the runtime over this backend; `local` makes the in-memory runtime that runs sessions here. */
   createRuntime(options: RuntimeOptions, local: (options: RuntimeOptions) => LocalRuntime): Runtime;
+  /**
+   * Lets go of what it holds (a connection) when `createRuntime` refuses its options, whether
+   * before or while asking this backend: no runtime exists to close it, and an open connection
+   * keeps the process from exiting. It keeps what a runtime built on it already holds.
+   * @default none: the backend holds nothing
+   */
+  release?(): void;
 }
 
 /** A session admitted by a shared queue, to run on this instance. All plain data. */

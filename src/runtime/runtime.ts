@@ -10,6 +10,18 @@ import type { Runtime, RuntimeOptions } from './types.js';
 export { createLocalRuntime };
 
 export function createRuntime(options: RuntimeOptions): Runtime {
+  try {
+    return onBackend(options);
+  } catch (error) {
+    // Every refusal here, before the runtime exists (a misspelt key, a price table, a clock, a
+    // backend's ports): nothing else would let go of what the backend holds (a `redisBackend()`'s
+    // connections, which kept the process from exiting until 2026-12-08).
+    options?.backend?.release?.();
+    throw error;
+  }
+}
+
+function onBackend(options: RuntimeOptions): Runtime {
   checkOptionKeys(options);
   // `prices` is checked as the providers file's are (a missing `currency` is USD; a code that is no
   // currency, a negative rate or an unknown field is refused here): from JavaScript a table without

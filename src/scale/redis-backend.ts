@@ -9,7 +9,7 @@ import type { RuntimeBackend } from '../runtime/backend.js';
 import { createClusterRuntime } from './cluster-runtime.js';
 import { connectRedis } from './connect.js';
 import { watchEvictionPolicy } from './eviction.js';
-import { redisPorts } from './redis-ports.js';
+import { type RedisPorts, redisPorts } from './redis-ports.js';
 
 export interface RedisBackendOptions {
   /** `redis://[user:password@]host:port[/db]`. */
@@ -59,37 +59,41 @@ export async function redisBackend(options: RedisBackendOptions): Promise<RedisB
     subscriber.disconnect();
     redis.disconnect();
   };
+  /** The ports of the runtime asked for on this backend, once made: they hold BullMQ's connections too. */
+  let ports: RedisPorts | undefined;
+  let built = false;
   return {
     kind: 'redis',
     instanceId,
     createRuntime: (runtimeOptions, local) => {
-      try {
-        return createClusterRuntime(runtimeOptions, local, (context) =>
-          redisPorts(context, {
-            url: options.url,
-            redis,
-            subscriber,
-            prefix: options.prefix ?? 'troupe',
-            instanceId,
-            lockDurationMs: options.lockDurationMs ?? 1500,
-            stalledIntervalMs: options.stalledIntervalMs ?? 500,
-            sweepIntervalMs: options.sweepIntervalMs ?? 1000,
-            work: options.work ?? true,
-            close: async () => {
-              stopWatching();
-              subscriber.disconnect();
-              await redis.quit().catch(() => redis.disconnect());
-            },
-            disconnect: letGo,
-            ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
-          }),
-        );
-      } catch (error) {
-        // Refused at creation (a clock with `wall()`, providers it cannot take): no runtime will
-        // close these connections, and they kept the process from exiting.
-        letGo();
-        throw error;
-      }
+      const runtime = createClusterRuntime(runtimeOptions, local, (context) => {
+        ports = redisPorts(context, {
+          url: options.url,
+          redis,
+          subscriber,
+          prefix: options.prefix ?? 'troupe',
+          instanceId,
+          lockDurationMs: options.lockDurationMs ?? 1500,
+          stalledIntervalMs: options.stalledIntervalMs ?? 500,
+          sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+          work: options.work ?? true,
+          close: async () => {
+            stopWatching();
+            subscriber.disconnect();
+            await redis.quit().catch(() => redis.disconnect());
+          },
+          disconnect: letGo,
+          ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
+        });
+        return ports;
+      });
+      built = true;
+      return runtime;
+    },
+    // Refused at creation (`createRuntime` calls it): the queues' and workers' connections too, if
+    // made. Not once a runtime was built here: its shutdown closes them.
+    release: () => {
+      if (!built) (ports?.disconnect ?? letGo)();
     },
   };
 }

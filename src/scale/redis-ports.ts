@@ -26,7 +26,10 @@ export interface RedisSettings {
   readonly closeTimeoutMs?: number;
 }
 
-export function redisPorts(context: ClusterContext, settings: RedisSettings): ClusterPorts {
+/** The ports on Redis: their `disconnect` drops every connection, BullMQ's too. */
+export type RedisPorts = ClusterPorts & { readonly disconnect: () => void };
+
+export function redisPorts(context: ClusterContext, settings: RedisSettings): RedisPorts {
   const { redis } = settings;
   const { clock, onError } = context;
   const keys = new RedisKeys(settings.prefix);

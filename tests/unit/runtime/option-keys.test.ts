@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import type { RuntimeBackend } from '../../../src/runtime/backend.js';
 import { checkRequestKeys, onlyKeys } from '../../../src/runtime/option-keys.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { RuntimeOptions } from '../../../src/runtime/types.js';
@@ -68,6 +69,61 @@ describe('createRuntime refuses fields it does not take', () => {
     const result = await runtime.submit({ messages: [{ role: 'user', content: 'hi' }] }).result;
     expect(result.ok).toBe(true);
     await runtime.shutdown({ deadlineMs: 0 });
+  });
+});
+
+describe('createRuntime lets go of a backend it refuses', () => {
+  // Until 2026-12-08 a refusal before the backend was asked (these checks) left a `redisBackend()`'s
+  // connections open, and the process never exited (on a real server: tests/scale/refused-release.test.ts).
+  function backend(build?: RuntimeBackend['createRuntime']) {
+    const released: string[] = [];
+    const given: RuntimeBackend = {
+      kind: 'test',
+      createRuntime: build ?? ((options, local) => local(options)),
+      release: () => released.push('released'),
+    };
+    return { given, released };
+  }
+
+  it.each([
+    ['a field it does not take', { limit: 2 }, /got `limit`/],
+    ['a price table', { prices: { simulated: { 'sim-fast': { input: -1, output: 1 } } } }, /^prices\./],
+  ])('when it refuses %s, before asking the backend', (_, extra, message) => {
+    const { given, released } = backend(() => {
+      throw new Error('not asked');
+    });
+    expect(() => create({ ...extra, backend: given })).toThrow(message);
+    expect(released).toEqual(['released']);
+  });
+
+  it('when the backend refuses', () => {
+    const refusal = new Error('refused by the backend');
+    const { given, released } = backend(() => {
+      throw refusal;
+    });
+    expect(() => create({ backend: given })).toThrow(refusal);
+    expect(released).toEqual(['released']);
+  });
+
+  it('not when the runtime is built', async () => {
+    const { given, released } = backend();
+    const runtime = create({ defaults: { model: 'sim-fast' }, backend: given });
+    expect((await runtime.submit({ messages: [{ role: 'user', content: 'hi' }] }).result).ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 0 });
+    expect(released).toEqual([]);
+  });
+
+  it('refuses as before a backend without `release`, and options that are no object', () => {
+    const bare: RuntimeBackend = { kind: 'test', createRuntime: (options, local) => local(options) };
+    expect(() => create({ limit: 2, backend: bare })).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining('got `limit`') }),
+    );
+    expect(() => createRuntime(null as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: 'Expected `createRuntime options` to be an object, got null',
+      }),
+    );
   });
 });
 
