@@ -109,6 +109,8 @@ export class StalledChecks {
   #checked: readonly Checked[] = [];
   /** The start of the last hold seen, by queue. */
   readonly #holds = new Map<string, string>();
+  /** Jobs a check moved whose run deadlines (`onMoved`) Redis has not taken yet, by queue. */
+  readonly #unarmed = new Map<Queue, Set<string>>();
   readonly #everyMs: number;
 
   constructor(
@@ -118,7 +120,10 @@ export class StalledChecks {
     private readonly onError: (error: unknown) => void,
     /** Called once for each hold of `queue`'s checks this instance sees start (`relock.ts`). */
     private readonly onHold: (queue: Queue) => void,
-    /** Called with the jobs a check moved back to wait, when it moved any (`stalled-deadlines.ts`). */
+    /**
+     * Called with the jobs a check moved back to wait, when it moved any (`stalled-deadlines.ts`);
+     * again at each later check while it rejects with Redis away.
+     */
     private readonly onMoved: (queue: Queue, ids: readonly string[]) => Promise<void>,
   ) {
     this.#everyMs = Math.max(1, Math.min(settings.stalledIntervalMs, settings.lockDurationMs / 4));
@@ -159,10 +164,32 @@ export class StalledChecks {
         this.#holds.set(queue.name, answer);
         this.onHold(queue);
       }
-      if (Array.isArray(answer) && answer.length > 0) await this.onMoved(queue, answer as string[]);
+      if (Array.isArray(answer) && answer.length > 0)
+        this.#unarmed.set(queue, new Set([...(this.#unarmed.get(queue) ?? []), ...(answer as string[])]));
     } catch (error) {
       // Redis away: the next call tries again, as BullMQ's check did. A refused script is a fault.
       if (error instanceof ReplyError) this.onError(error);
+    }
+    await this.rearm(queue);
+  }
+
+  /**
+   * Gives `onMoved` the jobs of `queue` still to be put at their run deadline, and forgets them
+   * once it resolves. Redis away (the instance cut off right after the check moved them): kept for
+   * the next check, every `#everyMs`, so one comes once Redis is back. Until 2026-12-08 they were
+   * dropped, and such a session waited for a slot or its queue deadline
+   * (`tests/scale/stalled-rearm-away.test.ts`). A refused script is a fault: reported, not tried again.
+   */
+  private async rearm(queue: Queue): Promise<void> {
+    const ids = this.#unarmed.get(queue);
+    if (ids === undefined) return;
+    try {
+      await this.onMoved(queue, [...ids]);
+      this.#unarmed.delete(queue);
+    } catch (error) {
+      if (!(error instanceof ReplyError)) return;
+      this.#unarmed.delete(queue);
+      this.onError(error);
     }
   }
 }

@@ -10,7 +10,8 @@
  * killed instance while every survivor ran at its `maxConcurrent` waited past its run deadline for
  * a slot: with a 2 s timeout and a 30 s queue timeout it ended `timedOut` 23 s after its start,
  * when a survivor's call ended (`tests/scale/takeover-timeout.test.ts`). Only the stalled check
- * knows the job moved; it runs this once for the jobs it moved, a round trip only then.
+ * knows the job moved; it runs this once for the jobs it moved, a round trip only then, and again
+ * at its next checks while Redis does not take it (`stalled-check.ts`).
  */
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-store.js';

@@ -5,13 +5,13 @@
  * life holds them for one lock's life (a freeze that short can already lapse a lock renewed just
  * before it: `short-freeze-relock.test.ts`); a longer hold still on is not cut short.
  */
-import type { Queue, Worker } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Queue as BullQueue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Clock } from '../../src/core/clock.js';
 import { StalledChecks, stalledHoldMs } from '../../src/scale/stalled-check.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import { handChecks } from './fixtures/hand-checks.js';
 
 const LOCK_MS = 1_500;
 let server: RedisServer;
@@ -29,16 +29,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A clock whose timers never fire, each call of the guard the test's (`start`): a timer set is a call done. */
-let called = () => {};
-const still: Clock = {
-  now: () => Date.now(),
-  setTimeout: () => {
-    called();
-    return null;
-  },
-  clearTimeout: () => {},
-};
+const hand = handChecks();
 
 async function guard(active: boolean) {
   const prefix = `hold${++prefixSeq}`;
@@ -49,19 +40,13 @@ async function guard(active: boolean) {
   const errors: unknown[] = [];
   const checks = new StalledChecks(
     redis,
-    still,
+    hand.clock,
     { lockDurationMs: LOCK_MS, stalledIntervalMs: 500, maxStalledCount: 1000 },
     (error) => errors.push(error),
     (held) => holds.push(held.name),
     () => Promise.resolve(),
   );
-  const call = async () => {
-    await new Promise<void>((resolve) => {
-      called = resolve;
-      checks.start([{ queue, worker: null as unknown as Worker }]);
-    });
-    checks.stop();
-  };
+  const call = () => hand.once(checks, queue);
   /** Sets the record of the last call `gapMs` before Redis's now. */
   const lastCallAgo = async (gapMs: number) => {
     const [seconds, micros] = await redis.time();
