@@ -240,8 +240,12 @@ export class RuntimeMonitor {
     const last = this.#buckets[this.#buckets.length - 1];
     if (last !== undefined && last.at === at) return last;
     const bucket: Bucket = { at, ended: 0, failed: 0, run: [], queue: [] };
-    this.#buckets.push(bucket);
-    while (this.#buckets.length > 0 && this.#buckets[0]!.at <= at - this.#windowMs) this.#buckets.shift();
+    // Only the buckets the series can show are kept: older than the window, or newer than this one
+    // (the date was set back: until 2026-12-08 those stayed until the clock caught up with them, a
+    // bucket more for each `bucketMs` of the step, 8,640 for a day).
+    const kept = this.#buckets.filter((b) => b.at > at - this.#windowMs && b.at < at);
+    this.#buckets.length = 0;
+    this.#buckets.push(...kept, bucket);
     return bucket;
   }
 

@@ -60,3 +60,40 @@ it('looks no sooner than a bucket later when the date is set forward an hour', a
   expect(monitor.snapshot().counts.queued).toBe(0);
   monitor.close();
 });
+
+it('keeps no bucket of a date set back from, so the ends before the step no longer count', () => {
+  let listener: ((event: RuntimeEvent) => void) | undefined;
+  const runtime = {
+    subscribe(fn: (event: RuntimeEvent) => void) {
+      listener = fn;
+      return () => {
+        listener = undefined;
+      };
+    },
+    status: () => ({}),
+    sessions: () => [],
+    session: () => undefined,
+  } as unknown as Runtime;
+  const T = 1_800_000_000_000;
+  let now = T;
+  const monitor = new RuntimeMonitor(runtime, { bucketMs: 10_000, now: () => now });
+  const end = (sessionId: string) =>
+    listener?.({
+      type: 'session.ended',
+      sessionId,
+      at: now,
+      result: { ok: true, metadata: { state: 'done', runMs: 5, queuedMs: 1 } },
+    } as unknown as RuntimeEvent);
+  const endedInSeries = () => monitor.snapshot().series.reduce((sum, p) => sum + p.ended, 0);
+  for (const id of ['a', 'b', 'c']) end(id);
+  expect(endedInSeries()).toBe(3);
+  // Set back an hour, a session ends: its bucket is the newest, and the one an hour ahead goes.
+  now = T - HOUR;
+  end('d');
+  expect(endedInSeries()).toBe(1);
+  // Set forward again: had the bucket an hour ahead been kept (it was, for the hour, until
+  // 2026-12-08, one more for each bucket of the step), its three ends would show again.
+  now = T + 1;
+  expect(endedInSeries()).toBe(0);
+  monitor.close();
+});
