@@ -98,4 +98,4 @@ it('cancels its running and queued calls across the cluster at the drain deadlin
   expect(asked).toEqual(['running']);
   b.child.kill('SIGTERM');
   await once(b.child, 'exit');
-}, 30_000);
+}, 60_000);
