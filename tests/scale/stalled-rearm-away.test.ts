@@ -20,6 +20,9 @@ import { handChecks } from './fixtures/hand-checks.js';
 
 const PREFIX = 'rearm';
 const STALLED_INTERVAL_MS = 200;
+// A lock's life far past the test's own gaps between checks: a gap of more than half of it would
+// hold the checks (`stalled-check.ts`), and the loaded machine's pauses must not.
+const LOCK_MS = 60_000;
 const RUN_DEADLINE_AT = 1_900_000_000_000;
 const keys = new RedisKeys(PREFIX);
 let server: RedisServer;
@@ -50,7 +53,7 @@ async function stalledSession(id: string, rearm: (ids: readonly string[]) => Pro
   const checks = new StalledChecks(
     redis,
     hand.clock,
-    { lockDurationMs: 1500, stalledIntervalMs: STALLED_INTERVAL_MS, maxStalledCount: 1000 },
+    { lockDurationMs: LOCK_MS, stalledIntervalMs: STALLED_INTERVAL_MS, maxStalledCount: 1000 },
     (error) => errors.push(error),
     () => {},
     (_, ids) => {
