@@ -57,7 +57,7 @@ export function fileWatchdog(): Plugin {
       vitest.config.reporters.push(watchdogReporter(dir, limitMs));
       // An interrupted run (Ctrl-C) ends no run: its workers, a spinning one too, go with it.
       process.once('exit', () => {
-        for (const pid of workersRunning(dir)) kill(pid);
+        for (const pid of workersRunning(dir)) for (const child of [...descendantsOf(pid), pid]) kill(child);
         rmSync(dir, { recursive: true, force: true });
       });
     },
@@ -73,7 +73,9 @@ function watchdogReporter(dir: string, limitMs: number): Reporter {
       if (now - at < limitMs) continue;
       started.delete(file);
       const pids = workersRunning(dir, file);
-      for (const pid of pids) kill(pid);
+      // Its children first (a redis-server, `troupe serve` instances): with the worker gone they
+      // would be left to run on, as they were until 2026-12-08 (40 minutes in one run).
+      for (const pid of pids) for (const child of [...descendantsOf(pid), pid]) kill(child);
       console.error(
         `\n[watchdog] ${file} ran for ${Math.round((now - at) / 1000)} s, past the ${limitMs / 1000} s limit ` +
           `(TROUPE_TEST_FILE_LIMIT_S): ${pids.length > 0 ? `killed its worker (pid ${pids.join(', ')})` : 'its worker was not found'}. ` +
@@ -129,4 +131,35 @@ function kill(pid: number): void {
   } catch {
     // Already gone.
   }
+}
+
+/** The processes below `pid`, read from Linux's `/proc` (elsewhere none: only the worker is killed). */
+function descendantsOf(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  for (const name of entries) {
+    try {
+      // pid (comm) state ppid ...: the command may hold spaces and parentheses, so read after the last ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(name), ppid);
+    } catch {
+      // It ended as we read.
+    }
+  }
+  const found: number[] = [];
+  const below = (parent: number) => {
+    for (const [child, ppid] of parentOf) {
+      if (ppid !== parent) continue;
+      found.push(child);
+      below(child);
+    }
+  };
+  below(pid);
+  return found;
 }
