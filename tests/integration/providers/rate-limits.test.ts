@@ -89,10 +89,12 @@ describe("limits in providers' own units, over HTTP", () => {
     const order = server.requests
       .filter((r) => r.path === '/v1/chat/completions')
       .map((r) => (r.body as { messages: { content: string }[] }).messages.at(-1)?.content);
-    expect(order).toEqual(['first', 'high', 'higher', 'middle', 'low']);
+    // Why a call was sent twice, if one was, before which: a 429 (the server's window and the
+    // runtime's drifted apart under load) and its retry, or a second send of one attempt.
     expect(server.rateLimited).toBe(0);
     // The fourth and fifth waited for the 60 s window, not for a retry.
-    expect(results.every((r) => r.metadata.attempts === 1)).toBe(true);
+    expect(results.map((r) => r.metadata.attempts)).toEqual([1, 1, 1, 1, 1]);
+    expect(order).toEqual(['first', 'high', 'higher', 'middle', 'low']);
     expect(results[1]?.metadata.queuedMs).toBeGreaterThanOrEqual(59_000);
   }, 30_000);
 
