@@ -251,6 +251,19 @@ export const GROUPS = {
       'tests/unit/mcp/metadata-docs.test.ts',
     ],
   },
+  // The Streamable HTTP front's unsent bytes bound and the writes it holds until they fit (the held
+  // budget), called directly on stand-in responses with the checks called by hand and the clock
+  // moved by the test; the first cases of `clock-step.test.ts` step the wall clock under them. Over
+  // real HTTP (tests/integration/security/) they are not run here: a server and the SDK's client
+  // per mutant.
+  unsent: {
+    mutate: ['src/mcp/http-unsent.ts', 'src/mcp/http-held.ts'],
+    tests: [
+      'tests/unit/mcp/http-unsent*.test.ts',
+      'tests/unit/mcp/http-held*.test.ts',
+      'tests/unit/mcp/clock-step.test.ts',
+    ],
+  },
   // A provider's key pasted into a model setting, refused where the settings are read, called
   // directly (no config file, no environment).
   settings: {
