@@ -48,6 +48,7 @@ export const GROUPS = {
       'src/core/request-bytes.ts',
       'src/core/recent.ts',
       'src/core/host-fields.ts',
+      'src/core/type-noun.ts',
     ],
     // `host-fields.ts` (a request's Host fields, read before the Host check) has its unit test
     // with the other checks of the HTTP fronts, in tests/unit/security.
@@ -264,11 +265,24 @@ export const GROUPS = {
       'tests/unit/mcp/clock-step.test.ts',
     ],
   },
-  // A provider's key pasted into a model setting, refused where the settings are read, called
-  // directly (no config file, no environment).
+  // A provider's secrets where the settings are read: a key pasted into a model setting, a key's own
+  // shape and length, a base URL's credentials, query and fragment (refused, and hidden in
+  // messages), and which configured headers carry a credential (scrubbed from errors), each called
+  // directly and through `loadProviders` (no network).
   settings: {
-    mutate: ['src/providers/key-in-models.ts'],
-    tests: ['tests/unit/providers/key-in-models.test.ts'],
+    mutate: [
+      'src/providers/key-in-models.ts',
+      'src/providers/api-key.ts',
+      'src/providers/base-url.ts',
+      'src/providers/header-secrets.ts',
+    ],
+    tests: [
+      'tests/unit/providers/key-in-models.test.ts',
+      'tests/unit/providers/api-key-shape.test.ts',
+      'tests/unit/providers/base-url-query.test.ts',
+      'tests/unit/providers/base-url-credentials.test.ts',
+      'tests/unit/providers/header-secrets.test.ts',
+    ],
   },
   // The request ids in flight on a stdio connection or a 2025-era HTTP session (a reused one
   // refused), called directly and on the stdin guard with the SDK's stdio transport.
@@ -303,8 +317,14 @@ export const GROUPS = {
       'src/runtime/tracing.ts',
       'src/runtime/session-inspection.ts',
       'src/runtime/backend.ts',
+      'src/runtime/wall-times.ts',
     ],
-    tests: ['tests/unit/runtime/observe/*.test.ts', 'tests/unit/runtime/session-inspection.test.ts'],
+    // `wall-times.ts`: the times a local runtime reports, moved onto the wall clock.
+    tests: [
+      'tests/unit/runtime/observe/*.test.ts',
+      'tests/unit/runtime/session-inspection.test.ts',
+      'tests/unit/runtime/wall-times.test.ts',
+    ],
   },
   // Daily budgets, routing at admission and the move past a cooling-down provider: each called
   // directly by its unit tests (no runtime; the fallback chains through a runtime are in

@@ -35,6 +35,7 @@ export function keyFault(key: string): string | undefined {
     const where = `at character ${i + 1} of ${key.length}`;
     if (code === 0x0a || code === 0x0d) return `one with a line break ${where}`;
     if (code === 0x20 || code === 0x09) return `one with a space or tab ${where}`;
+    // Stryker disable next-line EqualityOperator: a space (0x20) is told on the line above.
     if (code < 0x20 || code === 0x7f) return `one with a control character ${where}`;
     const point = key.codePointAt(i) as number;
     return `one with a character outside ASCII (U+${point.toString(16).toUpperCase().padStart(4, '0')}, such as a typographic quote) ${where}`;

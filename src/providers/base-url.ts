@@ -18,6 +18,7 @@ import { describe, runtimeError } from '../core/errors.js';
 export function hideUserinfo(url: string): string {
   const start = url.indexOf('//');
   const at = url.lastIndexOf('@');
+  // Stryker disable next-line EqualityOperator: `at >= start` differs only where both are -1, which `start >= 0` refuses.
   const head = start >= 0 && at > start ? `${url.slice(0, start + 2)}***@` : '';
   const rest = head === '' ? url : url.slice(at + 1);
   const cut = rest.search(/[?#]/);
@@ -46,6 +47,7 @@ export function hasCredentials(url: string): boolean {
 
 /** Why `url` cannot be a provider's base URL, after "Expected ", or undefined. */
 export function baseUrlProblem(url: string): string | undefined {
+  // Stryker disable next-line Regex: a parsed URL's `protocol` ends at its `:`, so the `$` changes nothing.
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) return 'an http(s) URL';
   if (hasCredentials(url)) return NO_CREDENTIALS;
   return hasQuery(url) ? NO_QUERY : undefined;

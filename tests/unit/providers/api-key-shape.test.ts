@@ -9,7 +9,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
-import { keyFault, MAX_API_KEY_CHARS, MAX_VENDOR_KEY_CHARS } from '../../../src/providers/api-key.js';
+import {
+  checkedKey,
+  keyFault,
+  MAX_API_KEY_CHARS,
+  MAX_VENDOR_KEY_CHARS,
+} from '../../../src/providers/api-key.js';
 import { loadProviders } from '../../../src/providers/config.js';
 import { createGlmProvider } from '../../../src/providers/glm.js';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
@@ -116,6 +121,19 @@ describe('an API key a header can carry', () => {
     const file = await refusal({ MY_KEY: `${SECRET} ` + 'x' }, path);
     expect(file.message).toMatch(/^MY_KEY: Expected an API key .* a space or tab at character 20 of 21/);
     expect(file.message).not.toContain(SECRET);
+  });
+
+  it('says the key is not shown only when there is one to show', () => {
+    const keyless = '(for an endpoint that takes no key, give any value, such as `none`)';
+    expect(() => checkedKey('X_KEY', '')).toThrow(
+      new RegExp(`^X_KEY: Expected an API key .*, got an empty one ${escaped(keyless)}$`),
+    );
+    expect(() => checkedKey('X_KEY', undefined as unknown as string)).toThrow(
+      new RegExp(`^X_KEY: Expected an API key .*, got none ${escaped(keyless)}$`),
+    );
+    expect(() => checkedKey('X_KEY', 'sk-a b')).toThrow(
+      /^X_KEY: Expected an API key .*, got one with a space or tab at character 5 of 6 \(the key is not shown\)$/,
+    );
   });
 
   it('refuses it when a provider is built from code, naming the provider', () => {
@@ -286,3 +304,7 @@ describe('an API key a header can carry', () => {
     await wide.close();
   });
 });
+
+function escaped(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

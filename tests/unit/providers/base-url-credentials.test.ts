@@ -8,6 +8,13 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
+import {
+  baseUrlProblem,
+  checkBaseUrl,
+  hasCredentials,
+  hideUserinfo,
+  shownUrl,
+} from '../../../src/providers/base-url.js';
 import { loadProviders, parseProvidersFile } from '../../../src/providers/config.js';
 import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
 
@@ -71,5 +78,37 @@ describe('provider base URLs with credentials', () => {
       createOpenAICompatibleProvider({ name: 'gw', baseURL: `http://u:${PW}@127.0.0.1:9/v1`, apiKey: 'k' }),
     );
     expect(error.message).toMatch(/^gw baseURL: Expected a base URL without a user or password/);
+  });
+});
+
+describe('the base URL checks, called directly', () => {
+  it('hides a user and password after `//` wherever the URL starts, and nothing when no `//` comes before the `@`', () => {
+    expect(hideUserinfo('//user:pw@host/v1')).toBe('//***@host/v1');
+    expect(hideUserinfo('mailto:a@b')).toBe('mailto:a@b');
+    expect(hideUserinfo('?key=secret')).toBe('?***');
+    expect(hideUserinfo('https://u:p@h/v1?key=secret#x')).toBe('https://***@h/v1?***');
+  });
+
+  it('finds a user alone or a password alone, and neither in a plain URL or text that is none', () => {
+    expect(
+      ['https://user@h/v1', 'https://:pw@h/v1', 'https://h/v1', 'not a url'].map(hasCredentials),
+    ).toEqual([true, true, false, false]);
+  });
+
+  it('takes only http and https, whatever comes before them', () => {
+    expect(baseUrlProblem('xhttps://h/v1')).toBe('an http(s) URL');
+    expect(baseUrlProblem('https://h/v1')).toBeUndefined();
+  });
+
+  it('names where a refused URL came from, and shows text with no `://` by its length only', () => {
+    expect(() => checkBaseUrl('X_BASE_URL', 'ftp://h/v1')).toThrow(
+      /^X_BASE_URL: Expected an http\(s\) URL, got /,
+    );
+    expect(() => checkBaseUrl('X_BASE_URL', 'ftp://h/v1')).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST' }),
+    );
+    expect(shownUrl('sk-secret')).toBe(
+      'text that is not one (9 characters, not shown: it may be a key in the wrong setting)',
+    );
   });
 });
