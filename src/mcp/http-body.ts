@@ -89,6 +89,7 @@ export async function readBody(
     let size = 0;
     const stop = (why: 'tooLarge' | 'busy') => {
       req.off('data', onData);
+      chunks.length = 0; // given back to the budget: not kept while the rest drains
       req.resume(); // keep draining so the response can still be written
       resolve(why);
     };
@@ -104,7 +105,14 @@ export async function readBody(
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(size > maxBytes ? 'tooLarge' : Buffer.concat(chunks)));
+    req.once('end', () => {
+      // The request lives until its response ends (a call's POST, while it waits and runs): a
+      // listener left on it kept this promise, and the body's bytes it resolved to, that long
+      // (until 2026-12-08: each held POST kept its raw body beside the parsed one).
+      req.off('data', onData);
+      req.off('error', reject);
+      resolve(size > maxBytes ? 'tooLarge' : Buffer.concat(chunks));
+    });
     // A client that goes away mid-body (or is cut off by the request timeout) ends here too, and
     // its bytes go back at once.
     req.once('error', reject);
@@ -189,6 +197,27 @@ export function envelopeOver(body: unknown, max: number): number | undefined {
     if (bytes > max) return bytes;
   }
   return undefined;
+}
+
+/**
+ * The bytes of a batch (a 2025-era body of two messages or more) that carries a request;
+ * `undefined` for anything else. The SDK holds a batch whole until its last answer, whatever else it
+ * carries: until 2026-12-08 a chat call batched with a notification, a response or a request
+ * answered at once (`list_models`, `prompts/get`) of 3 MB held those 3 MB for as long as the call
+ * waited and ran, counted by nothing (40 such calls: 115 MB; a caller's open requests at 4 MiB
+ * each, about 10 GB). A message of its own holds only itself: its envelope (`envelopeBytes`) and
+ * its arguments, which the queue's bytes count while it waits.
+ */
+export function batchBytes(body: unknown): number | undefined {
+  if (!Array.isArray(body) || body.length < 2) return undefined;
+  const request = (m: unknown) =>
+    typeof (m as { method?: unknown } | null)?.method === 'string' && 'id' in (m as object);
+  return body.some(request) ? jsonBytes(body) : undefined;
+}
+
+/** The refusal of a batch over `max` bytes. */
+export function batchMessage(bytes: number, max: number): string {
+  return `Invalid Request: expected a batch of at most ${max} bytes (it is held whole until its last answer), got ${bytes}: send its large messages as POSTs of their own`;
 }
 
 /**

@@ -105,6 +105,7 @@ export interface HttpAppOptions {
   /**
    * Most bytes of a request's JSON outside `params.arguments` (its id, `_meta`, any other field),
    * which the server holds for as long as the request waits; more gets 400 (`initialize` apart).
+   * Also the most bytes of a 2025-era batch that carries a request, held whole until its last answer.
    * @default 65536
    */
   readonly maxEnvelopeBytes?: number;

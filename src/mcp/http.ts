@@ -21,6 +21,8 @@ import { MemoryEventStore } from './event-store.js';
 import { authenticate, UNAUTHORIZED } from './http-auth.js';
 import {
   BodyBudget,
+  batchBytes,
+  batchMessage,
   DEFAULT_MAX_ENVELOPE_BYTES,
   DEFAULT_MAX_JSON_DEPTH,
   envelopeMessage,
@@ -157,6 +159,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     const envelope = envelopeOver(read.value, maxEnvelopeBytes);
     if (envelope !== undefined)
       return json(res, 400, rpcError(-32600, envelopeMessage(envelope, maxEnvelopeBytes)));
+    const batch = batchBytes(read.value);
+    if (batch !== undefined && batch > maxEnvelopeBytes)
+      return json(res, 400, rpcError(-32600, batchMessage(batch, maxEnvelopeBytes)));
     const initialize = initializeRefusal(read.value);
     if (initialize !== undefined) return json(res, 400, rpcError(-32600, initialize));
     const probe = await toWebRequest(req, read.value);

@@ -26,7 +26,10 @@ afterEach(async () => {
   await Promise.allSettled(harnesses.splice(0).map((h) => h.close()));
 });
 
-/** 16 answers of 1 MiB each: every one an SSE event of its own, 16 MiB in all. */
+/**
+ * 16 answers of 1 MiB each: every one an SSE event of its own, 16 MiB in all. A batch is held whole
+ * until its last answer, so one over `maxEnvelopeBytes` is refused: the tests raise it with the body's bound.
+ */
 const BATCH = JSON.stringify(
   Array.from({ length: 16 }, (_, i) => ({
     jsonrpc: '2.0',
@@ -41,7 +44,12 @@ it('past the unsent bytes bound, cuts off a batch’s answers its client does no
   // Each 1 MiB event goes out whole; the 16 of them wait, 16 MiB over the 8 MiB bound. The stall
   // bound alone would take a minute.
   const h = await startHarness({
-    http: { maxBodyBytes: 32 * MiB, stalledResponseMs: 60_000, maxUnsentBytes: 8 * MiB },
+    http: {
+      maxBodyBytes: 32 * MiB,
+      maxEnvelopeBytes: 32 * MiB,
+      stalledResponseMs: 60_000,
+      maxUnsentBytes: 8 * MiB,
+    },
   });
   harnesses.push(h);
   const sid = await openSession(h);
@@ -58,7 +66,12 @@ it('past the unsent bytes bound, cuts off replays of a stream (Last-Event-ID) th
   // One 16 MiB stream, read whole (under the bound, a client that reads is not cut), then asked for again from its first event by three sockets that
   // read nothing: 48 MiB of copies over a 20 MiB bound, from three requests of a few hundred bytes.
   const h = await startHarness({
-    http: { maxBodyBytes: 32 * MiB, stalledResponseMs: 60_000, maxUnsentBytes: 20 * MiB },
+    http: {
+      maxBodyBytes: 32 * MiB,
+      maxEnvelopeBytes: 32 * MiB,
+      stalledResponseMs: 60_000,
+      maxUnsentBytes: 20 * MiB,
+    },
   });
   harnesses.push(h);
   const sid = await openSession(h);
