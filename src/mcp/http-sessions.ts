@@ -32,6 +32,7 @@ import {
 import { InFlightIds } from './in-flight-ids.js';
 import type { ResourceUpdates } from './resources.js';
 import { requestsOfStream } from './sdk-internals.js';
+import { initializeRefused } from './spec-params.js';
 
 /**
  * The 404 for an unknown session id. A session lives in the process that opened it: behind a load
@@ -228,6 +229,8 @@ export class LegacySessions {
         if (transport.sessionId === undefined) void closeSession({ transport, server });
       }
     }
+    const refused = req.method === 'POST' ? initializeRefused(body) : undefined;
+    if (refused !== undefined) return json(res, 400, refused);
     return json(
       res,
       400,

@@ -7,6 +7,8 @@
  * the tools' arguments' words (`argument-issues.ts`; until 2026-12-07 its own, and zod's for a kind
  * it had none for): "Invalid params for prompts/get: Expected `params.name` to be a string, got `42` (number)".
  * `tools/call` is not among them: troupe's own handler checks it (`tool-calls.ts`), and it is the hot path.
+ * `initialize` is (the SDK's handshake, over stdio; HTTP answers a refused one before any session,
+ * `initializeRefused`).
  */
 import { type McpServer, type StandardSchemaV1, specTypeSchemas } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
@@ -26,6 +28,8 @@ const SCHEMAS = {
   'resources/unsubscribe': specTypeSchemas.UnsubscribeRequest,
   'tools/list': specTypeSchemas.ListToolsRequest,
   'logging/setLevel': specTypeSchemas.SetLevelRequest,
+  // The SDK's own handshake: answered -32603 with zod's dump over stdio (until 2026-12-08).
+  initialize: specTypeSchemas.InitializeRequest,
 } as const;
 
 export type CheckedMethod = keyof typeof SCHEMAS;
@@ -40,6 +44,25 @@ type Params = Record<string, unknown>;
 export function paramsRefusal(method: CheckedMethod, params: unknown): string | undefined {
   const checked = parseArguments(SCHEMAS[method] as unknown as z.ZodType, { method, params });
   return checked.ok ? undefined : checked.problems[0];
+}
+
+/**
+ * The answer to a 2025-era HTTP `initialize` (not in a batch) whose params the spec refuses, by its
+ * id; `undefined` for anything else. The SDK's transport takes only a well-formed one as opening a
+ * session, so such a request was told "Mcp-Session-Id header required (or send initialize)" (until
+ * 2026-12-08), to a client that had sent initialize.
+ */
+export function initializeRefused(body: unknown): object | undefined {
+  const request = body as { method?: unknown; id?: unknown; params?: unknown } | null;
+  if (Array.isArray(body) || request?.method !== 'initialize') return undefined;
+  const problem = paramsRefusal('initialize', request.params);
+  if (problem === undefined) return undefined;
+  const id = typeof request.id === 'string' || typeof request.id === 'number' ? request.id : null;
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: { code: -32602, message: `Invalid params for initialize: ${problem}` },
+  };
 }
 
 /** A params schema for `setRequestHandler` that refuses with one line; built once per method. */
