@@ -20,9 +20,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const BUCKET_MS = 300;
 
 /** A monitor on a runtime whose session `a` is queued; `lose()` forgets it, as an end the bus lost. */
-function watching() {
+/** A runtime the monitor reads: `known` its sessions, `emit` its bus. */
+function fakeRuntime(known = new Map<string, { state: string }>()) {
   let listener: ((event: RuntimeEvent) => void) | undefined;
-  const known = new Map<string, { state: string }>([['a', { state: 'queued' }]]);
   const runtime = {
     subscribe(fn: (event: RuntimeEvent) => void) {
       listener = fn;
@@ -34,9 +34,15 @@ function watching() {
     sessions: () => [],
     session: (id: string) => known.get(id),
   } as unknown as Runtime;
+  return { runtime, emit: (event: RuntimeEvent) => listener?.(event) };
+}
+
+function watching() {
+  const known = new Map<string, { state: string }>([['a', { state: 'queued' }]]);
+  const { runtime, emit } = fakeRuntime(known);
   steppable();
   const monitor = new RuntimeMonitor(runtime, { bucketMs: BUCKET_MS });
-  listener?.({ type: 'session.queued', sessionId: 'a', at: Date.now() } as RuntimeEvent);
+  emit({ type: 'session.queued', sessionId: 'a', at: Date.now() } as RuntimeEvent);
   // The first snapshot looks at once; the next look is a bucket later.
   expect(monitor.snapshot().counts.queued).toBe(1);
   return { monitor, lose: () => known.delete('a') };
@@ -62,23 +68,12 @@ it('looks no sooner than a bucket later when the date is set forward an hour', a
 });
 
 it('keeps no bucket of a date set back from, so the ends before the step no longer count', () => {
-  let listener: ((event: RuntimeEvent) => void) | undefined;
-  const runtime = {
-    subscribe(fn: (event: RuntimeEvent) => void) {
-      listener = fn;
-      return () => {
-        listener = undefined;
-      };
-    },
-    status: () => ({}),
-    sessions: () => [],
-    session: () => undefined,
-  } as unknown as Runtime;
+  const { runtime, emit } = fakeRuntime();
   const T = 1_800_000_000_000;
   let now = T;
   const monitor = new RuntimeMonitor(runtime, { bucketMs: 10_000, now: () => now });
   const end = (sessionId: string) =>
-    listener?.({
+    emit({
       type: 'session.ended',
       sessionId,
       at: now,
