@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AuthInfo, ServerContext } from '@modelcontextprotocol/server';
-import type { NamedToken } from './http-auth.js';
+import { type NamedToken, tokenKind } from './http-auth.js';
 
 export interface Caller {
   /** The scope key: `token:<name>`, `user:<troupeCaller>`, `mcp:<session id>`, `anonymous` or `local`. */
@@ -63,8 +63,8 @@ export function operatorRefusal(auth: AuthInfo | undefined, namedTokens: boolean
  * and no admin token (every other token gets 403 there, `operatorRefusal`); `undefined` otherwise.
  */
 export function operatorPagesUnread(tokens: readonly NamedToken[]): string | undefined {
-  const named = tokens.some((t) => t.shared !== true && t.admin !== true);
-  if (!named || tokens.some((t) => t.admin === true)) return undefined;
+  const kinds = new Set(tokens.map(tokenKind));
+  if (!kinds.has('named') || kinds.has('admin')) return undefined;
   return 'the dashboard (/, /events), /api/status and /metrics answer only TROUPE_ADMIN_TOKEN beside TROUPE_TOKENS, and it is not set: set it to read them';
 }
 

@@ -7,6 +7,7 @@ import type { ServerContext } from '@modelcontextprotocol/server';
 import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
 import type { ConversationStore, ConversationStoreOptions } from '../ports/conversation-store.js';
 import type { CostLedger } from '../ports/cost-ledger.js';
+import type { LearnedWindow } from '../providers/registry.js';
 import type { Runtime, SessionSummary } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
 import { callerOf, canSee, listingOwner } from './caller.js';
@@ -36,13 +37,7 @@ export interface CatalogModel {
   /** The catalogue's window (or the providers file's, or the vendor's list's), in tokens. */
   readonly contextWindow?: number;
   /** A smaller window this process learned from the vendor's overflow refusal: what routing checks calls against. */
-  readonly learnedWindow?: {
-    readonly tokens: number;
-    /** Epoch ms, wall clock. */
-    readonly learnedAt: number;
-    /** The vendor's words that stated it, e.g. "exceeded model token limit: 262144". */
-    readonly stated: string;
-  };
+  readonly learnedWindow?: LearnedWindow;
 }
 
 /** The model catalog the MCP front lists; built from the provider registry (see `bootstrap.ts`). */

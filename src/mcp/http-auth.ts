@@ -22,6 +22,11 @@ export interface NamedToken {
   readonly shared?: boolean;
 }
 
+/** A token's kind: the shared one, the admin's, or a named client's (scoped to its own work). */
+export function tokenKind(t: NamedToken): 'shared' | 'admin' | 'named' {
+  return t.shared === true ? 'shared' : t.admin === true ? 'admin' : 'named';
+}
+
 /**
  * What a token must be: 8 or more printable ASCII characters with no whitespace (a request's
  * `Authorization: Bearer <token>` carries one word, so a token with a space in it could never
@@ -163,14 +168,13 @@ export function tokensFromCode(token: unknown, tokens: unknown): NamedToken[] {
  * calls, early ones too, read its stream. The environment's names are each given once.
  */
 function oneKindEach(tokens: readonly NamedToken[], which: (at: number) => string): void {
-  const kind = (t: NamedToken) => (t.shared === true ? 'shared' : t.admin === true ? 'admin' : 'named');
   for (const [at, t] of tokens.entries()) {
     const first = tokens.findIndex((other) => other.name === t.name);
     const other = tokens[first] as NamedToken;
-    if (kind(other) !== kind(t)) {
+    if (tokenKind(other) !== tokenKind(t)) {
       throw runtimeError(
         'INVALID_REQUEST',
-        `Expected each name to be given to tokens of one kind, got ${shownName(t.name)} for ${which(first)} (${kind(other)}) and ${which(at)} (${kind(t)}): a session opened with one would take the other's requests; give them different names`,
+        `Expected each name to be given to tokens of one kind, got ${shownName(t.name)} for ${which(first)} (${tokenKind(other)}) and ${which(at)} (${tokenKind(t)}): a session opened with one would take the other's requests; give them different names`,
       );
     }
   }

@@ -9,7 +9,7 @@ import { onlyKeys } from '../runtime/option-keys.js';
 import { callerShares } from '../runtime/options.js';
 import { chooseNoCallerShare, sharesToSet, wholeShares } from './caller-shares.js';
 import type { McpContext } from './context.js';
-import { type NamedToken, tokensFromCode } from './http-auth.js';
+import { type NamedToken, tokenKind, tokensFromCode } from './http-auth.js';
 import type { ServerIdentity } from './server.js';
 import type { ToolName } from './tool.js';
 
@@ -222,7 +222,7 @@ export function onlyHttpOptions(options: HttpAppOptions): {
 } {
   onlyKeys('createHttpApp options', options, HTTP_OPTION_KEYS);
   const tokens = tokensFromCode(options.token, options.tokens);
-  const clients = tokens.filter((t) => t.shared !== true && t.admin !== true);
+  const clients = tokens.filter((t) => tokenKind(t) === 'named');
   if (clients.length > 0 && options.mcp.sessionFilter === undefined) {
     throw runtimeError(
       'INVALID_REQUEST',

@@ -18,7 +18,7 @@ import { CallerSlots } from '../core/caller-slots.js';
 import { hostFieldsProblem } from '../core/host-fields.js';
 import { authInfoFor, operatorRefusal } from './caller.js';
 import { MemoryEventStore } from './event-store.js';
-import { authenticate, UNAUTHORIZED } from './http-auth.js';
+import { authenticate, tokenKind, UNAUTHORIZED } from './http-auth.js';
 import {
   BodyBudget,
   batchBytes,
@@ -73,7 +73,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { mcp, tokens } = onlyHttpOptions(options);
   const build = serverBuilder(mcp, options);
   // Beside named tokens the shared token's holders are clients too: the operator pages are the admin's.
-  const namedTokens = tokens.some((t) => t.shared !== true && t.admin !== true);
+  const namedTokens = tokens.some((t) => tokenKind(t) === 'named');
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const maxSessions = options.maxSessions ?? 1000;

@@ -15,10 +15,15 @@ export function credentialHeaderValues(headers: Readonly<Record<string, string>>
   return Object.entries(headers)
     .filter(([name, value]) => CREDENTIAL_NAME.test(name) && value.trim() !== '')
     .flatMap(([, value]) => {
-      // `Bearer <token>` and other schemes: the credential is also the part after the scheme.
-      const parts = value.trim().split(/\s+/);
-      return parts.length > 1 ? [value, parts.slice(1).join(' ')] : [value];
+      const credential = afterScheme(value);
+      return credential === undefined ? [value] : [value, credential];
     });
+}
+
+/** `Bearer <token>` and other schemes: the credential is the part after the scheme (none without one). */
+function afterScheme(value: string): string | undefined {
+  const parts = value.trim().split(/\s+/);
+  return parts.length > 1 ? parts.slice(1).join(' ') : undefined;
 }
 
 /**
@@ -35,8 +40,7 @@ export function checkedHeaders(
 ): void {
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (!CREDENTIAL_NAME.test(name)) continue;
-    const parts = value.trim().split(/\s+/);
-    const length = (parts.length > 1 ? parts.slice(1).join(' ') : value.trim()).length;
+    const { length } = afterScheme(value) ?? value.trim();
     if (length <= maxChars) continue;
     throw runtimeError(
       'INVALID_REQUEST',

@@ -107,8 +107,7 @@ export interface OpenAICompatibleProvider extends ChatProvider {
   listModels(options: { signal: AbortSignal }): Promise<string[]>;
   /** The same list with what the vendor says of each model (Moonshot: window, thinking, vision). */
   listModelInfo(options: { signal: AbortSignal }): Promise<VendorModel[]>;
-  /** The window the vendor stated for `model` refusing a call for its length, when under the catalogue's; `learnedWindow` adds when, and the vendor's words. */
-  statedWindow(model: string): number | undefined;
+  /** The window the vendor stated for `model` refusing a call for its length, when under the catalogue's: when, and in what words. */
   learnedWindow(model: string): LearnedWindow | undefined;
   close(): Promise<void>;
 }
@@ -360,7 +359,6 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     streamTo,
     listModels: async (options) => (await listModelInfo(options)).map((m) => m.id),
     listModelInfo,
-    statedWindow: stated.get,
     learnedWindow: stated.learned,
     close: () => transport.release(),
     ...(options.cooldownScope === undefined ? {} : { cooldownScope: options.cooldownScope }),

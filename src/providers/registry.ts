@@ -233,14 +233,17 @@ export function createModelRegistry(
   /** A resolved target with what the catalogue knows of its model: window, default budget, fallbacks. */
   function withSpec(target: Resolved): RoutedTarget {
     const known: RoutedTarget = routed.get(target.provider)?.get(target.model) ?? target;
-    const learned = learnedOf(target.provider, target.model);
+    const learned = learnedOf(target.provider, target.model, known.contextWindow);
     return learned === undefined ? known : { ...known, contextWindow: learned.tokens };
   }
 
-  /** The window routing takes from the provider for `model` over the catalogue's, if any. */
-  function learnedOf(provider: string, model: string): LearnedWindow | undefined {
+  /** The window routing takes from the provider for `model` over the catalogue's (`known`), if any. */
+  function learnedOf(
+    provider: string,
+    model: string,
+    known = routed.get(provider)?.get(model)?.contextWindow,
+  ): LearnedWindow | undefined {
     const learned = options.learnedWindow?.(provider, model);
-    const known = routed.get(provider)?.get(model)?.contextWindow;
     // Only ever smaller: a larger figure from the provider is not taken over the catalogue's.
     return learned === undefined || learned.tokens >= (known ?? Number.POSITIVE_INFINITY)
       ? undefined

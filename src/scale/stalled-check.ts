@@ -164,8 +164,7 @@ export class StalledChecks {
         this.#holds.set(queue.name, answer);
         this.onHold(queue);
       }
-      if (Array.isArray(answer) && answer.length > 0)
-        this.#unarmed.set(queue, new Set([...(this.#unarmed.get(queue) ?? []), ...(answer as string[])]));
+      if (Array.isArray(answer) && answer.length > 0) this.#keepUnarmed(queue, answer as string[]);
     } catch (error) {
       // Redis away: the next call tries again, as BullMQ's check did. A refused script is a fault.
       if (error instanceof ReplyError) this.onError(error);
@@ -183,13 +182,17 @@ export class StalledChecks {
   private async rearm(queue: Queue): Promise<void> {
     const ids = this.#unarmed.get(queue);
     if (ids === undefined) return;
+    // Taken out while Redis is asked: ids a check moves meanwhile are kept beside them, not dropped.
+    this.#unarmed.delete(queue);
     try {
       await this.onMoved(queue, [...ids]);
-      this.#unarmed.delete(queue);
     } catch (error) {
-      if (!(error instanceof ReplyError)) return;
-      this.#unarmed.delete(queue);
-      this.onError(error);
+      if (error instanceof ReplyError) this.onError(error);
+      else this.#keepUnarmed(queue, ids);
     }
+  }
+
+  #keepUnarmed(queue: Queue, ids: Iterable<string>): void {
+    this.#unarmed.set(queue, new Set([...(this.#unarmed.get(queue) ?? []), ...ids]));
   }
 }

@@ -23,7 +23,7 @@ const BETWEEN = 'x'.repeat(814_000);
 const OVER_256K = 'x'.repeat(1_100_000);
 
 const statedOf = (r: VendorRig, model: string) =>
-  (r.loaded.providers[0] as OpenAICompatibleProvider).statedWindow(model);
+  (r.loaded.providers[0] as OpenAICompatibleProvider).learnedWindow(model)?.tokens;
 
 /** What `list_models` shows of `model`, over the registry the load built (as `troupe serve` lists it). */
 async function listedOf(r: VendorRig, model: string) {
